@@ -1,0 +1,169 @@
+"""nerve: a deep-learning library written from scratch on NumPy, with PyTorch's names and semantics.
+
+    >>> import nerve
+    >>> x = nerve.randn(4, 3, requires_grad=True)
+    >>> loss = (x.relu() ** 2).mean()
+    >>> loss.backward()
+    >>> x.grad.shape
+    (4, 3)
+"""
+
+from __future__ import annotations
+
+# The Tensor class comes first: the op modules import it, and tensor.py imports them back at its end.
+from nerve.tensor import Tensor
+
+# isort: split
+from nerve import _dtypes, autograd, data, nn, optim
+from nerve._dtypes import (
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
+    uint8,
+)
+from nerve.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from nerve.creation import (
+    arange,
+    as_tensor,
+    bernoulli,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    multinomial,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from nerve.ops.activation import erf, log_softmax, relu, sigmoid, softmax, tanh
+from nerve.ops.elementwise import (
+    abs,
+    add,
+    ceil,
+    clamp,
+    clip,
+    clone,
+    cos,
+    div,
+    eq,
+    exp,
+    floor,
+    ge,
+    gt,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    log,
+    log1p,
+    logical_and,
+    logical_not,
+    logical_or,
+    lt,
+    maximum,
+    minimum,
+    mul,
+    ne,
+    neg,
+    pow,
+    reciprocal,
+    round,
+    rsqrt,
+    sign,
+    sin,
+    sqrt,
+    square,
+    sub,
+    where,
+)
+from nerve.ops.linalg import matmul
+from nerve.ops.reduce import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    cumsum,
+    gather,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    std,
+    sum,
+    var,
+)
+from nerve.ops.shape import (
+    broadcast_to,
+    cat,
+    chunk,
+    concat,
+    concatenate,
+    expand,
+    flatten,
+    flip,
+    movedim,
+    pad,
+    permute,
+    repeat,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    transpose,
+    unbind,
+    unflatten,
+    unsqueeze,
+)
+from nerve.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj: object) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(x: Tensor) -> int:
+    return x.numel()
+
+
+def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    import numpy as _np
+
+    return bool(_np.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    return matmul(a, b)
+
+
+bmm = mm
+
+# PyTorch's dtype aliases; assigned last because they shadow builtins in this namespace.
+float = float32
+double = float64
+half = float16
+long = int64
+int = int32
+bool = _dtypes.bool_

@@ -1,0 +1,130 @@
+"""Reverse-mode differentiation: walk the graph from the outputs back to the leaves.
+
+The walk is iterative (a 10,000-step RNN unroll would overflow Python's recursion limit), visits each
+node once in reverse topological order, accumulates gradients that fan in, and frees each node's saved
+arrays as soon as it has propagated (unless ``retain_graph``). Every gradient is checked against its
+input's shape and dtype, so a forgotten un-broadcast or a float64 leak fails loudly at its source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from nerve.autograd.function import Function
+    from nerve.tensor import Tensor
+
+_FREED = object()
+
+
+def topological_order(roots: Sequence[Function]) -> list[Function]:
+    """Nodes reachable from ``roots``, each after every node that consumes its output."""
+    order: list[Function] = []
+    visited: set[int] = set()
+    stack: list[tuple[Function, bool]] = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in node.parents:
+            pnode = parent._node
+            if pnode is not None and id(pnode) not in visited:
+                stack.append((pnode, False))
+    order.reverse()
+    return order
+
+
+def _check(node: Function, index: int, grad: np.ndarray, t: Tensor) -> None:
+    if grad.shape != t.data.shape or grad.dtype != t.data.dtype:
+        raise RuntimeError(
+            f"{node.name} returned a gradient of shape {grad.shape} and dtype {grad.dtype} for input "
+            f"{index}, which has shape {t.data.shape} and dtype {t.data.dtype} (a bug in that op's backward)"
+        )
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[np.ndarray],
+    retain_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+) -> list[np.ndarray | None] | None:
+    """Propagate ``root_grads`` from ``roots`` to the leaves.
+
+    Without ``inputs``, gradients accumulate into each leaf's ``.grad`` (as ``Tensor.backward``). With
+    ``inputs``, they are returned for those tensors instead and no ``.grad`` is touched (``autograd.grad``).
+    """
+    capture: dict[int, np.ndarray | None] | None = None
+    capture_at_node: dict[int, int] = {}  # id(node) -> id(tensor) for non-leaf tensors in ``inputs``
+    if inputs is not None:
+        capture = {id(t): None for t in inputs}
+        capture_at_node = {id(t._node): id(t) for t in inputs if t._node is not None}
+
+    grads: dict[Function, np.ndarray] = {}
+    owned: set[int] = set()  # ids of nodes whose accumulated gradient array we allocated ourselves
+    for root, g in zip(roots, root_grads):
+        node = root._node
+        if node is None:
+            _deliver_leaf(root, g, capture)
+        elif node in grads:
+            grads[node] = grads[node] + g
+            owned.add(id(node))
+        else:
+            grads[node] = g
+
+    nodes = [r._node for r in roots if r._node is not None]
+    for node in topological_order(nodes):
+        grad = grads.pop(node, None)
+        if grad is None:
+            continue
+        if node.hooks:
+            for hook in node.hooks.values():
+                grad = hook(grad)
+        if capture_at_node and id(node) in capture_at_node:
+            capture[capture_at_node[id(node)]] = grad  # type: ignore[index]
+        saved = node.saved
+        if saved is _FREED:
+            raise RuntimeError(
+                f"{node.name}: trying to backward through the graph a second time, but its saved arrays "
+                "were freed after the first backward. Pass retain_graph=True to the first backward call."
+            )
+        input_grads = node.backward(grad)
+        if not retain_graph and saved:
+            node.saved = _FREED
+        for i, (t, g) in enumerate(zip(node.parents, input_grads)):
+            if g is None or not t.requires_grad:
+                continue
+            if type(g) is not np.ndarray:
+                g = np.asarray(g)
+            _check(node, i, g, t)
+            pnode = t._node
+            if pnode is None:
+                _deliver_leaf(t, g, capture)
+                continue
+            prev = grads.get(pnode)
+            if prev is None:
+                grads[pnode] = g
+            elif id(pnode) in owned:
+                prev += g
+            else:
+                grads[pnode] = prev + g
+                owned.add(id(pnode))
+
+    if capture is None:
+        return None
+    return [capture[id(t)] for t in inputs]  # type: ignore[union-attr]
+
+
+def _deliver_leaf(t: Tensor, g: np.ndarray, capture: dict[int, np.ndarray | None] | None) -> None:
+    if capture is None:
+        t._accumulate_grad(g)
+    elif id(t) in capture:
+        prev = capture[id(t)]
+        capture[id(t)] = g if prev is None else prev + g

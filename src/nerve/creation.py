@@ -1,0 +1,156 @@
+"""Tensor factories with PyTorch's names: ``tensor``, ``zeros``, ``arange``, ``randn``, ``*_like``..."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nerve._dtypes import as_dtype, get_default_dtype, int64
+from nerve.ops._util import shape_arg
+from nerve.random import Generator, resolve_generator
+from nerve.tensor import Tensor, _to_array, _wrap
+
+
+def _dtype(dtype: Any) -> np.dtype:
+    return get_default_dtype() if dtype is None else as_dtype(dtype)
+
+
+def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
+    t = _wrap(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data``; Python floats become float32, ints int64."""
+    return _finish(np.array(_to_array(data, dtype), copy=True), requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """Like ``tensor`` but shares memory with a NumPy array (or tensor) when no conversion is needed."""
+    if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.data.dtype):
+        return data
+    return _wrap(_to_array(data, dtype))
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (dtype kept, including float64)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
+    return _wrap(array)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.zeros(shape_arg(size), dtype=_dtype(dtype)), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.ones(shape_arg(size), dtype=_dtype(dtype)), requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.empty(shape_arg(size), dtype=_dtype(dtype)), requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value when not given)."""
+    if dtype is None:
+        dtype = _to_array(fill_value).dtype
+    return _finish(np.full(shape_arg((size,)), fill_value, dtype=as_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Values in ``[start, end)`` by ``step``; int64 when all arguments are integers."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        integral = all(isinstance(v, int | np.integer) for v in (start, end, step))
+        dtype = int64 if integral else get_default_dtype()
+    return _finish(np.arange(start, end, step).astype(as_dtype(dtype)), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.linspace(start, end, steps).astype(_dtype(dtype)), requires_grad)
+
+
+def zeros_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.zeros(x.shape, dtype=x.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+
+
+def ones_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.ones(x.shape, dtype=x.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+
+
+def full_like(x: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.full(x.shape, fill_value, dtype=x.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+
+
+def empty_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.empty(x.shape, dtype=x.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, generator: Generator | None = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    rng = resolve_generator(generator)
+    return _finish(rng.standard_normal(shape_arg(size), dtype=np.float64).astype(_dtype(dtype)), requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, generator: Generator | None = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples on [0, 1)."""
+    rng = resolve_generator(generator)
+    return _finish(rng.random(shape_arg(size)).astype(_dtype(dtype)), requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None,
+            generator: Generator | None = None) -> Tensor:
+    """Integers uniform on [low, high) (``randint(high, size)`` draws from [0, high))."""
+    if high is None or isinstance(high, tuple | list):
+        low, high, size = 0, low, size if high is None else high
+    rng = resolve_generator(generator)
+    out = rng.integers(low, high, size=(size,) if isinstance(size, int) else shape_arg((size,)))
+    return _wrap(out.astype(int64 if dtype is None else as_dtype(dtype)))
+
+
+def randperm(n: int, dtype: Any = None, generator: Generator | None = None) -> Tensor:
+    """A random permutation of 0..n-1."""
+    rng = resolve_generator(generator)
+    return _wrap(rng.permutation(n).astype(int64 if dtype is None else as_dtype(dtype)))
+
+
+def rand_like(x: Tensor, dtype: Any = None, generator: Generator | None = None) -> Tensor:
+    return rand(x.shape, dtype=x.dtype if dtype is None else dtype, generator=generator)
+
+
+def randn_like(x: Tensor, dtype: Any = None, generator: Generator | None = None) -> Tensor:
+    return randn(x.shape, dtype=x.dtype if dtype is None else dtype, generator=generator)
+
+
+def normal(mean: float, std: float, size: Any, dtype: Any = None, generator: Generator | None = None) -> Tensor:
+    rng = resolve_generator(generator)
+    return _wrap(rng.normal(mean, std, shape_arg((size,))).astype(_dtype(dtype)))
+
+
+def bernoulli(p: Tensor, generator: Generator | None = None) -> Tensor:
+    """1 with probability ``p`` (elementwise), else 0; no gradient."""
+    rng = resolve_generator(generator)
+    return _wrap((rng.random(p.shape) < p.data).astype(p.dtype))
+
+
+def multinomial(probs: Tensor, num_samples: int, replacement: bool = False,
+                generator: Generator | None = None) -> Tensor:
+    """Draw category indices from (unnormalised) probabilities, per row for 2-D input."""
+    rng = resolve_generator(generator)
+    p = np.atleast_2d(probs.data).astype(np.float64)
+    if (p < 0).any() or not np.isfinite(p).all():
+        raise ValueError("multinomial: probabilities must be finite and non-negative")
+    p = p / p.sum(axis=1, keepdims=True)
+    rows = [rng.choice(p.shape[1], size=num_samples, replace=replacement, p=row) for row in p]
+    out = np.asarray(rows, dtype=int64)
+    return _wrap(out if probs.ndim == 2 else out[0])

@@ -1,0 +1,290 @@
+"""Stateless neural-network functions: layers, activations, dropout and losses.
+
+Activations and ``linear`` are primitives from :mod:`nerve.ops`; the losses here are composed from
+primitives, except cross-entropy and NLL over class indices, which are fused primitives.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from nerve.ops import loss as _loss
+from nerve.ops.activation import (
+    elu,
+    erf,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
+from nerve.ops.elementwise import clamp, where
+from nerve.ops.linalg import linear
+from nerve.ops.shape import pad
+from nerve.random import Generator, resolve_generator
+from nerve.tensor import Tensor, _wrap
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "check_reduction",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "erf",
+    "gelu",
+    "hardtanh",
+    "huber_loss",
+    "l1_loss",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "normalize",
+    "one_hot",
+    "pad",
+    "relu",
+    "relu6",
+    "sigmoid",
+    "silu",
+    "smooth_l1_loss",
+    "softmax",
+    "softplus",
+    "tanh",
+]
+
+Reduction = Literal["mean", "sum", "none"]
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return clamp(x, min_val, max_val)
+
+
+def relu6(x: Tensor) -> Tensor:
+    return clamp(x, 0.0, 6.0)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Generator | None = None) -> Tensor:
+    """Zero elements with probability ``p`` and scale survivors by 1/(1-p); identity when not training."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0.0
+    keep = resolve_generator(generator).random(x.shape) >= p
+    scale = x.data.dtype.type(1.0 / (1.0 - p))
+    return x * _wrap(keep * scale)
+
+
+def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
+    """Int64 one-hot encoding with a new last dim of size ``num_classes`` (max + 1 when -1)."""
+    idx = x.data
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected an integer tensor, got dtype {idx.dtype}")
+    n = int(idx.max()) + 1 if num_classes == -1 else num_classes
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise ValueError(f"one_hot: values must be in [0, {n}), got range [{idx.min()}, {idx.max()}]")
+    return _wrap((idx[..., None] == np.arange(n)).astype(np.int64))
+
+
+def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``."""
+    n = x.norm(p, dim=dim, keepdim=True)
+    return x / clamp(n, min=eps)
+
+
+# --------------------------------------------------------------------------------------------- losses
+
+
+def check_reduction(reduction: str, op: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce(loss: Tensor, reduction: Reduction) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _same_shape(input: Tensor, target: Any, op: str) -> Tensor:
+    if not isinstance(target, Tensor):
+        target = _wrap(np.asarray(target, dtype=input.data.dtype))
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.shape != target.shape:
+        raise ValueError(
+            f"{op}: input shape {tuple(input.shape)} and target shape {tuple(target.shape)} differ; "
+            "broadcasting them would compare every pair. Reshape one to match (e.g. target.view(-1, 1))."
+        )
+    if input.data.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got dtype {input.data.dtype}")
+    if target.data.dtype != input.data.dtype:
+        target = target.to(input.data.dtype)
+    return target
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
+    """Mean squared error (elementwise ``(input - target)^2``, then reduced)."""
+    check_reduction(reduction, "mse_loss")
+    target = _same_shape(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
+    """Mean absolute error."""
+    check_reduction(reduction, "l1_loss")
+    target = _same_shape(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: Reduction = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) elsewhere."""
+    check_reduction(reduction, "huber_loss")
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    target = _same_shape(input, target, "huber_loss")
+    d = input - target
+    ad = d.abs()
+    loss = where(ad < delta, d * d * 0.5, (ad - 0.5 * delta) * delta)
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: Reduction = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere (L1 when beta is 0)."""
+    check_reduction(reduction, "smooth_l1_loss")
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    target = _same_shape(input, target, "smooth_l1_loss")
+    d = input - target
+    ad = d.abs()
+    if beta == 0:
+        return _reduce(ad, reduction)
+    loss = where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def _class_targets(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
+                   op: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validate (N, C, ...) input against class-index targets; return the raw target and weight arrays."""
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
+    c = input.shape[0] if input.ndim == 1 else input.shape[1]
+    expected = () if input.ndim == 1 else (input.shape[0], *input.shape[2:])
+    t = target.data
+    if t.shape != expected:
+        raise ValueError(
+            f"{op}: input of shape {tuple(input.shape)} (classes on dim {0 if input.ndim == 1 else 1}) needs "
+            f"class-index targets of shape {expected}, got {tuple(t.shape)}"
+        )
+    counted = t[t != ignore_index]
+    if counted.size and (counted.min() < 0 or counted.max() >= c):
+        bad = counted.max() if counted.max() >= c else counted.min()
+        raise ValueError(
+            f"{op}: target contains class {bad}, but the input has {c} classes "
+            f"(valid targets are 0..{c - 1}, or ignore_index={ignore_index})"
+        )
+    w = None
+    if weight is not None:
+        if weight.shape != (c,):
+            raise ValueError(f"{op}: weight must have shape ({c},), one per class, got {tuple(weight.shape)}")
+        w = weight.data.astype(input.data.dtype, copy=False)
+    return t, w
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
+                  reduction: Reduction = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits against class indices or class probabilities.
+
+    Shape:
+        input (N, C), (C,) or (N, C, d1, ...); target (N,), () or (N, d1, ...) int64 class indices, or
+        floating probabilities of the input's shape. Output: scalar, or per element with 'none'.
+    """
+    check_reduction(reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if not isinstance(target, Tensor):
+        target = _wrap(np.asarray(target))
+    if input.data.dtype.kind != "f":
+        raise TypeError(f"cross_entropy: input must be floating-point logits, got dtype {input.data.dtype}")
+    if target.data.dtype.kind == "f":
+        if target.shape != input.shape:
+            raise ValueError(
+                f"cross_entropy: floating targets are class probabilities and must have the input's shape "
+                f"{tuple(input.shape)}, got {tuple(target.shape)}; class indices must be an integer tensor"
+            )
+        return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
+    if target.data.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: target must be int64 class indices or float probabilities, got {target.dtype}")
+    t, w = _class_targets(input, target, weight, ignore_index, "cross_entropy")
+    return _loss.CrossEntropy.apply(input, target=t, weight=w, ignore_index=ignore_index, reduction=reduction,
+                                    label_smoothing=float(label_smoothing))
+
+
+def _soft_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None, reduction: Reduction,
+                        label_smoothing: float) -> Tensor:
+    dim = 0 if input.ndim == 1 else 1
+    c = input.shape[dim]
+    logp = log_softmax(input, dim)
+    target = target.to(input.data.dtype)
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / c
+    terms = logp * target
+    if weight is not None:
+        shape = [1] * input.ndim
+        shape[dim] = c
+        terms = terms * weight.to(input.data.dtype).reshape(shape)
+    per_row = -terms.sum(dim)
+    return _reduce(per_row, reduction)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
+             reduction: Reduction = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` at class indices ``target``."""
+    check_reduction(reduction, "nll_loss")
+    if not isinstance(target, Tensor):
+        target = _wrap(np.asarray(target))
+    if target.data.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must be an integer tensor of class indices, got dtype {target.dtype}")
+    t, w = _class_targets(input, target, weight, ignore_index, "nll_loss")
+    return _loss.NLLLoss.apply(input, target=t, weight=w, ignore_index=ignore_index, reduction=reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         reduction: Reduction = "mean") -> Tensor:
+    """-(t log p + (1 - t) log(1 - p)) for probabilities ``p``; logs are clamped at -100 (PyTorch)."""
+    check_reduction(reduction, "binary_cross_entropy")
+    target = _same_shape(input, target, "binary_cross_entropy")
+    p = input.data
+    if p.size and (p.min() < 0 or p.max() > 1 or np.isnan(p).any()):
+        raise ValueError(
+            "binary_cross_entropy: input must be probabilities in [0, 1] (apply sigmoid first, or use "
+            f"binary_cross_entropy_with_logits); got values in [{p.min()}, {p.max()}]"
+        )
+    loss = -(target * clamp(input.log(), min=-100.0) + (1 - target) * clamp((1 - input).log(), min=-100.0))
+    if weight is not None:
+        loss = loss * weight.to(input.data.dtype)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     reduction: Reduction = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    """Binary cross-entropy of sigmoid(input), as (1 - t) x + (1 + (pw - 1) t) softplus(-x) (stable)."""
+    check_reduction(reduction, "binary_cross_entropy_with_logits")
+    target = _same_shape(input, target, "binary_cross_entropy_with_logits")
+    log_weight = 1.0 if pos_weight is None else (pos_weight.to(input.data.dtype) - 1) * target + 1
+    loss = (1 - target) * input + log_weight * softplus(-input)
+    if weight is not None:
+        loss = loss * weight.to(input.data.dtype)
+    return _reduce(loss, reduction)

@@ -1,0 +1,135 @@
+"""Loss layers: each stores its options and calls the functional form in ``nerve.nn.functional``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from nerve.nn import functional as F
+from nerve.nn.modules.module import Module
+from nerve.tensor import Tensor
+
+Reduction = Literal["mean", "sum", "none"]
+
+
+class _Loss(Module):
+    def __init__(self, reduction: Reduction = "mean") -> None:
+        super().__init__()
+        F.check_reduction(reduction, type(self).__name__)
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
+
+
+class MSELoss(_Loss):
+    """Mean squared error ``mean((input - target)^2)``: penalises large errors heavily (regression).
+
+    Shape:
+        input and target: any shape, the same for both; output: scalar, or the input's shape with 'none'.
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error ``mean(|input - target|)``."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class HuberLoss(_Loss):
+    """Quadratic for ``|d| < delta``, linear beyond: robust to outliers."""
+
+    def __init__(self, reduction: Reduction = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class SmoothL1Loss(_Loss):
+    """Huber loss divided by ``beta``: ``0.5 d^2 / beta`` for ``|d| < beta``, else ``|d| - beta / 2``."""
+
+    def __init__(self, reduction: Reduction = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class CrossEntropyLoss(_Loss):
+    """Cross-entropy between softmax(logits) and the targets: the standard classification loss.
+
+    Args:
+        weight: per-class weights of shape (C,).
+        ignore_index: class-index targets equal to this contribute nothing (default -100).
+        reduction: 'mean' (weighted mean over counted targets), 'sum' or 'none'.
+        label_smoothing: mix the target with the uniform distribution by this amount.
+
+    Shape:
+        - input: (N, C), (C,) or (N, C, d1, ...) logits
+        - target: class indices (N,), () or (N, d1, ...) (int64), or probabilities of the input's shape
+        - output: scalar, or the target's shape with 'none'
+    """
+
+    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: Reduction = "mean",
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities (pair it with ``LogSoftmax``).
+
+    Shape: as ``CrossEntropyLoss`` with class-index targets.
+    """
+
+    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities in [0, 1]; log terms are clamped at -100 as in PyTorch.
+
+    Shape: input and target of the same shape; output scalar, or that shape with 'none'.
+    """
+
+    def __init__(self, weight: Tensor | None = None, reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid + binary cross-entropy in one numerically stable expression.
+
+    Args:
+        pos_weight: weight of positive examples per class (broadcast over the last dim).
+    """
+
+    def __init__(self, weight: Tensor | None = None, reduction: Reduction = "mean",
+                 pos_weight: Tensor | None = None) -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)

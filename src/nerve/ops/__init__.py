@@ -1,0 +1,1 @@
+"""Primitive operations, grouped by family. Each primitive is a Function with forward and backward."""

@@ -1,0 +1,72 @@
+"""Helpers shared by the primitives: undoing broadcasting, normalising dims, preparing operands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nerve._dtypes import result_type
+
+if TYPE_CHECKING:
+    from nerve.tensor import Tensor
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` back to ``shape``: the VJP of NumPy broadcasting, used by every binary op."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
+    )
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def normalize_dim(dim: int, ndim: int, op: str) -> int:
+    """A dim in ``[-ndim, ndim)`` as a non-negative axis (0-d tensors accept dims 0 and -1)."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimension(s)")
+    return dim % n
+
+
+def normalize_dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...] | None:
+    if dim is None:
+        return None
+    if isinstance(dim, int | np.integer):
+        return (normalize_dim(int(dim), ndim, op),) if ndim else ()
+    dims = tuple(normalize_dim(int(d), ndim, op) for d in dim) if ndim else ()
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"{op}: dim {tuple(dim)} repeats a dimension")
+    return dims
+
+
+def shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch does."""
+    if len(shape) == 1 and isinstance(shape[0], Sequence | np.ndarray):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def binary_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors of PyTorch's result dtype (Python scalars adopt the tensor's dtype)."""
+    from nerve.tensor import Tensor, _wrap
+
+    a_is_t = isinstance(a, Tensor)
+    b_is_t = isinstance(b, Tensor)
+    if a_is_t and b_is_t and a.data.dtype == b.data.dtype:
+        return a, b
+    a_raw = a.data if a_is_t else a
+    b_raw = b.data if b_is_t else b
+    if isinstance(a_raw, list | tuple):
+        a_raw = np.asarray(a_raw)
+    if isinstance(b_raw, list | tuple):
+        b_raw = np.asarray(b_raw)
+    dtype = result_type(a_raw, b_raw)
+    ta = a.to(dtype) if a_is_t else _wrap(np.asarray(a_raw, dtype=dtype))
+    tb = b.to(dtype) if b_is_t else _wrap(np.asarray(b_raw, dtype=dtype))
+    return ta, tb

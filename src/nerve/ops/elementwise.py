@@ -1,0 +1,518 @@
+"""Elementwise primitives (arithmetic, exp/log, comparisons, selection) with NumPy broadcasting.
+
+Each class is one primitive: ``forward`` on arrays, ``backward`` the vector-Jacobian product. Binary ops
+return gradients summed back to each input's shape with ``unbroadcast``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from nerve._dtypes import as_dtype
+from nerve.autograd.function import Function
+from nerve.ops._util import binary_operands, unbroadcast
+from nerve.tensor import Tensor, _wrap
+
+# ----------------------------------------------------------------------------------------- arithmetic
+
+
+class Add(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.shapes = (a.shape, b.shape)
+        return a + b
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
+
+
+class Sub(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.shapes = (a.shape, b.shape)
+        return a - b
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
+
+
+class Mul(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.saved = (a, b)
+        return a * b
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        a, b = self.saved
+        na, nb = self.needs_input_grad
+        return (unbroadcast(g * b, a.shape) if na else None, unbroadcast(g * a, b.shape) if nb else None)
+
+
+class Div(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = a / b
+        self.saved = (b, out)
+        self.shape_a = a.shape
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        b, out = self.saved
+        na, nb = self.needs_input_grad
+        ga = g / b
+        # d(a/b)/db = -a/b^2 = -out/b
+        gb = unbroadcast(-ga * out, b.shape) if nb else None
+        return (unbroadcast(ga, self.shape_a) if na else None, gb)
+
+
+class Neg(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return -x
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        return (-g,)
+
+
+class PowScalar(Function):
+    """``x ** p`` for a constant exponent ``p``."""
+
+    def forward(self, x: np.ndarray, p: float) -> np.ndarray:
+        self.saved = (x,)
+        self.p = p
+        if p == 2:
+            return x * x
+        return np.power(x, x.dtype.type(p))
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        (x,) = self.saved
+        p = self.p
+        if p == 2:
+            return (g * (x + x),)
+        if p == 0:
+            return (np.zeros_like(g),)
+        return (g * (p * np.power(x, x.dtype.type(p - 1))),)
+
+
+class Pow(Function):
+    """``a ** b`` with both operands tensors."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.power(a, b)
+        self.saved = (a, b, out)
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        a, b, out = self.saved
+        na, nb = self.needs_input_grad
+        ga = gb = None
+        if na:
+            ga = unbroadcast(g * b * np.power(a, b - 1), a.shape)
+        if nb:
+            # NOTE: PyTorch defines the exponent's gradient as 0 where the base is 0 (log 0 = -inf).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), np.where(a == 0, 0, np.nan))
+            gb = unbroadcast(g * out * log_a.astype(out.dtype, copy=False), b.shape)
+        return (ga, gb)
+
+
+class RPowScalar(Function):
+    """``c ** x`` for a constant positive base ``c``."""
+
+    def forward(self, x: np.ndarray, c: float) -> np.ndarray:
+        out = np.power(x.dtype.type(c), x)
+        self.saved = (out,)
+        self.log_c = math.log(c) if c > 0 else float("nan")
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        (out,) = self.saved
+        return (g * out * self.log_c,)
+
+
+# ---------------------------------------------------------------------------------- unary functions
+
+
+class Exp(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        out = np.exp(x)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        return (g * self.saved[0],)
+
+
+class Log(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.saved = (x,)
+        with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf, log(<0) = nan, as in PyTorch
+            return np.log(x)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / self.saved[0],)
+
+
+class Log1p(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.saved = (x,)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log1p(x)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / (1 + self.saved[0]),)
+
+
+class Sqrt(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            out = np.sqrt(x)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        with np.errstate(divide="ignore"):
+            return (g / (self.saved[0] * 2),)
+
+
+class Abs(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.saved = (x,)
+        return np.abs(x)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        return (g * np.sign(self.saved[0]),)  # sign(0) = 0: PyTorch's subgradient at the kink
+
+
+class Sin(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.saved = (x,)
+        return np.sin(x)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        return (g * np.cos(self.saved[0]),)
+
+
+class Cos(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.saved = (x,)
+        return np.cos(x)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        return (-g * np.sin(self.saved[0]),)
+
+
+class Cast(Function):
+    def forward(self, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        self.src = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        return (g.astype(self.src),)
+
+
+class Clone(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x.copy()
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        return (g,)
+
+
+# -------------------------------------------------------------------------------- selection, clamping
+
+
+class Maximum(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.saved = (a, b)
+        return np.maximum(a, b)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        return _minmax_backward(self, g, np.greater)
+
+
+class Minimum(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.saved = (a, b)
+        return np.minimum(a, b)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        return _minmax_backward(self, g, np.less)
+
+
+def _minmax_backward(node: Function, g: np.ndarray, wins: Any) -> tuple[np.ndarray | None, ...]:
+    # NOTE: on ties PyTorch splits the gradient evenly between the two inputs.
+    a, b = node.saved
+    share_a = np.where(wins(a, b), 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype)
+    na, nb = node.needs_input_grad
+    ga = unbroadcast(g * share_a, a.shape) if na else None
+    gb = unbroadcast(g * (1 - share_a), b.shape) if nb else None
+    return (ga, gb)
+
+
+class Clamp(Function):
+    def forward(self, x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
+        self.saved = (x,)
+        self.bounds = (lo, hi)
+        return np.clip(x, lo, hi)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        (x,) = self.saved
+        lo, hi = self.bounds
+        # NOTE: the gradient passes where lo <= x <= hi (inclusive), as in PyTorch.
+        keep = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            keep &= x >= lo
+        if hi is not None:
+            keep &= x <= hi
+        return (g * keep,)
+
+
+class Where(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray, cond: np.ndarray) -> np.ndarray:
+        self.saved = (cond,)
+        self.shapes = (a.shape, b.shape)
+        return np.where(cond, a, b)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        (cond,) = self.saved
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        zero = g.dtype.type(0)
+        ga = unbroadcast(np.where(cond, g, zero), sa) if na else None
+        gb = unbroadcast(np.where(cond, zero, g), sb) if nb else None
+        return (ga, gb)
+
+
+# ---------------------------------------------------------------------------------- public functions
+
+
+def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """``a + alpha * b`` with broadcasting."""
+    if alpha != 1:
+        b = mul(b, alpha)
+    return Add.apply(*binary_operands(a, b))
+
+
+def sub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """``a - alpha * b`` with broadcasting."""
+    if alpha != 1:
+        b = mul(b, alpha)
+    return Sub.apply(*binary_operands(a, b))
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """Elementwise product with broadcasting."""
+    return Mul.apply(*binary_operands(a, b))
+
+
+def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """True division (integer inputs give the default float dtype, as in PyTorch)."""
+    ta, tb = binary_operands(a, b)
+    if rounding_mode is not None:
+        return _no_grad_binary(ta, tb, np.floor_divide if rounding_mode == "floor" else _trunc_div)
+    if ta.data.dtype.kind != "f":
+        from nerve._dtypes import get_default_dtype
+
+        ta, tb = ta.to(get_default_dtype()), tb.to(get_default_dtype())
+    return Div.apply(ta, tb)
+
+
+def _trunc_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.trunc(a / b).astype(np.result_type(a, b))
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg.apply(x)
+
+
+def pow(x: Any, exponent: Any) -> Tensor:
+    """``x ** exponent``; either may be a tensor or a number."""
+    if isinstance(x, Tensor) and not isinstance(exponent, Tensor):
+        if x.data.dtype.kind != "f" and isinstance(exponent, float):
+            x = x.float()
+        return PowScalar.apply(x, p=float(exponent) if x.data.dtype.kind == "f" else exponent)
+    if not isinstance(x, Tensor):
+        t = exponent if exponent.data.dtype.kind == "f" else exponent.float()
+        return RPowScalar.apply(t, c=float(x))
+    return Pow.apply(*binary_operands(x, exponent))
+
+
+def exp(x: Tensor) -> Tensor:
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    return Log.apply(x)
+
+
+def log1p(x: Tensor) -> Tensor:
+    return Log1p.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(x)
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    return PowScalar.apply(x, p=-0.5)
+
+
+def abs(x: Tensor) -> Tensor:
+    return Abs.apply(x)
+
+
+def sin(x: Tensor) -> Tensor:
+    return Sin.apply(x)
+
+
+def cos(x: Tensor) -> Tensor:
+    return Cos.apply(x)
+
+
+def square(x: Tensor) -> Tensor:
+    return PowScalar.apply(x, p=2)
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    return div(1.0, x)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum; on ties each input receives half of the gradient."""
+    return Maximum.apply(*binary_operands(a, b))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum; on ties each input receives half of the gradient."""
+    return Minimum.apply(*binary_operands(a, b))
+
+
+def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """Limit values to ``[min, max]``; the gradient passes where ``min <= x <= max``."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return Clamp.apply(x, lo=min, hi=max)
+
+
+clip = clamp
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Pick ``a`` where ``condition`` holds and ``b`` elsewhere (all three broadcast)."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    return Where.apply(*binary_operands(a, b), cond=cond)
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    dtype = as_dtype(dtype)
+    if x.data.dtype == dtype:
+        return x
+    if dtype.kind != "f":
+        return _wrap(x.data.astype(dtype))  # integer and bool results carry no gradient
+    return Cast.apply(x, dtype=dtype)
+
+
+def clone(x: Tensor) -> Tensor:
+    return Clone.apply(x)
+
+
+# ---------------------------------------------------------------------- non-differentiable functions
+
+
+def _no_grad_binary(a: Tensor, b: Tensor, fn: Any) -> Tensor:
+    return _wrap(np.asarray(fn(a.data, b.data)))
+
+
+def _compare(a: Any, b: Any, fn: Any) -> Tensor:
+    ta, tb = binary_operands(a, b)
+    return _wrap(np.asarray(fn(ta.data, tb.data)))
+
+
+def eq(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.equal)
+
+
+def ne(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.not_equal)
+
+
+def lt(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.less)
+
+
+def le(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.less_equal)
+
+
+def gt(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.greater)
+
+
+def ge(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.greater_equal)
+
+
+def logical_and(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.logical_and)
+
+
+def logical_or(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.logical_or)
+
+
+def logical_xor(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.logical_xor)
+
+
+def logical_not(x: Tensor) -> Tensor:
+    return _wrap(np.logical_not(x.data))
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.floor_divide)
+
+
+def remainder(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.remainder)
+
+
+def sign(x: Tensor) -> Tensor:
+    return _wrap(np.sign(x.data))
+
+
+def floor(x: Tensor) -> Tensor:
+    return _wrap(np.floor(x.data))
+
+
+def ceil(x: Tensor) -> Tensor:
+    return _wrap(np.ceil(x.data))
+
+
+def round(x: Tensor, decimals: int = 0) -> Tensor:
+    return _wrap(np.round(x.data, decimals))
+
+
+def isnan(x: Tensor) -> Tensor:
+    return _wrap(np.isnan(x.data))
+
+
+def isinf(x: Tensor) -> Tensor:
+    return _wrap(np.isinf(x.data))
+
+
+def isfinite(x: Tensor) -> Tensor:
+    return _wrap(np.isfinite(x.data))

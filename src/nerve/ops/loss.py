@@ -1,0 +1,133 @@
+"""Fused loss primitives over class indices: ``NLLLoss`` and ``CrossEntropy`` (log-softmax + NLL).
+
+Cross-entropy is fused because its VJP is simply ``softmax(x) - onehot(target)`` (scaled), where the
+composed graph would materialise a log-softmax, a gather and a scatter. Both ops take logits or
+log-probabilities of shape (N, C) or (N, C, d1, ...) with targets (N,) or (N, d1, ...); they work on a
+(M, C) view with the class axis last. Targets equal to ``ignore_index`` contribute nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from nerve.autograd.function import Function
+
+Reduction = Literal["mean", "sum", "none"]
+
+
+def to_rows(x: np.ndarray) -> np.ndarray:
+    """(N, C, d1, ...) -> (N * d1 * ..., C) with classes last; (C,) -> (1, C)."""
+    if x.ndim == 1:
+        return x[None, :]
+    if x.ndim == 2:
+        return x
+    return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def from_rows(rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Inverse of ``to_rows`` for an array of the input's shape."""
+    if len(shape) <= 2:
+        return rows.reshape(shape)
+    moved = (shape[0], *shape[2:], shape[1])
+    return np.moveaxis(rows.reshape(moved), -1, 1)
+
+
+class _TargetWeights:
+    """Per-row weights of a class-index target: ``weight[target]``, zero where ``target == ignore_index``."""
+
+    def __init__(self, target: np.ndarray, weight: np.ndarray | None, ignore_index: int, dtype: np.dtype) -> None:
+        flat = target.reshape(-1)
+        self.valid = flat != ignore_index
+        self.index = np.where(self.valid, flat, 0)
+        if weight is None:
+            self.w = self.valid.astype(dtype)
+        else:
+            self.w = weight[self.index] * self.valid
+        self.total = self.w.sum()  # the 'mean' normaliser: sum of weights of counted targets
+
+
+def _reduce(per_row: np.ndarray, reduction: Reduction, total: np.ndarray, target_shape: tuple[int, ...]) -> np.ndarray:
+    if reduction == "none":
+        return per_row.reshape(target_shape)
+    s = per_row.sum()
+    if reduction == "sum":
+        return s
+    with np.errstate(invalid="ignore", divide="ignore"):  # all targets ignored: nan, as in PyTorch
+        return s / total
+
+
+def _row_grad_scale(g: np.ndarray, reduction: Reduction, total: np.ndarray, rows: int) -> np.ndarray:
+    """d(loss)/d(per-row loss) as a (M, 1) column."""
+    if reduction == "none":
+        return g.reshape(rows, 1)
+    if reduction == "sum":
+        return np.broadcast_to(g, (rows, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.broadcast_to(g / total, (rows, 1))
+
+
+class NLLLoss(Function):
+    """Negative log-likelihood of log-probabilities at the target classes."""
+
+    def forward(self, logp: np.ndarray, target: np.ndarray, weight: np.ndarray | None, ignore_index: int,
+                reduction: Reduction) -> np.ndarray:
+        rows = to_rows(logp)
+        tw = _TargetWeights(target, weight, ignore_index, logp.dtype)
+        per_row = -rows[np.arange(rows.shape[0]), tw.index] * tw.w
+        self.saved = (tw.index, tw.w, tw.total)
+        self.shape, self.reduction = logp.shape, reduction
+        return _reduce(per_row, reduction, tw.total, target.shape)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        index, w, total = self.saved
+        m = index.shape[0]
+        c = self.shape[-1] if len(self.shape) == 1 else self.shape[1]
+        scale = _row_grad_scale(g, self.reduction, total, m)[:, 0]
+        grows = np.zeros((m, c), dtype=g.dtype)
+        grows[np.arange(m), index] = -(w * scale)
+        return (from_rows(grows, self.shape),)
+
+
+class CrossEntropy(Function):
+    """log-softmax followed by NLL over class-index targets, with optional label smoothing.
+
+    With smoothing ``eps`` over C classes the per-row loss is
+    ``(1 - eps) * nll + eps / C * sum_c(-w_c * logp_c)``, where the smooth term is normalised like the
+    NLL term under 'mean' (by the summed target weights), as PyTorch does.
+    """
+
+    def forward(self, logits: np.ndarray, target: np.ndarray, weight: np.ndarray | None, ignore_index: int,
+                reduction: Reduction, label_smoothing: float) -> np.ndarray:
+        rows = to_rows(logits)
+        m, c = rows.shape
+        shifted = rows - rows.max(axis=1, keepdims=True)
+        expd = np.exp(shifted)
+        sums = expd.sum(axis=1, keepdims=True)
+        logp = shifted - np.log(sums)
+        tw = _TargetWeights(target, weight, ignore_index, logits.dtype)
+        per_row = -logp[np.arange(m), tw.index] * tw.w
+        if label_smoothing:
+            smooth = -(logp.sum(axis=1) if weight is None else logp @ weight) * tw.valid
+            per_row = per_row * (1 - label_smoothing) + smooth * (label_smoothing / c)
+        expd /= sums  # softmax, kept for backward
+        self.saved = (expd, tw.index, tw.w, tw.valid, tw.total, weight)
+        self.shape, self.reduction, self.label_smoothing = logits.shape, reduction, label_smoothing
+        return _reduce(per_row, reduction, tw.total, target.shape)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        probs, index, w, valid, total, weight = self.saved
+        m, c = probs.shape
+        scale = _row_grad_scale(g, self.reduction, total, m)
+        eps = self.label_smoothing
+        # d nll_i / d x_ij = w_i * (p_ij - [j == t_i])
+        grows = probs * (w[:, None] * (1 - eps))
+        grows[np.arange(m), index] -= w * (1 - eps)
+        if eps:
+            # d smooth_i / d x_ij = p_ij * sum_c w_c - w_j   (w_c = 1 without class weights)
+            wsum = c if weight is None else weight.sum()
+            smooth = probs * wsum - (1 if weight is None else weight[None, :])
+            grows += smooth * (valid[:, None] * (eps / c))
+        grows *= scale
+        return (from_rows(grows, self.shape),)

@@ -1,0 +1,271 @@
+"""Reductions: sum, mean, amax/amin, max/min with indices, var/std, logsumexp, cumsum, norm, arg-reductions.
+
+Primitives: ``Sum``, ``Mean``, ``Amax`` (ties share the gradient evenly, as in PyTorch), ``CumSum``.
+``max(dim)`` is composed of argmax and a gather (the gradient goes to the returned index); ``var``,
+``std``, ``logsumexp`` and ``norm`` are composites of primitives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from nerve._dtypes import int64
+from nerve.autograd.function import Function
+from nerve.ops._util import normalize_dim, normalize_dims
+from nerve.tensor import Tensor, _wrap
+
+Dims = int | Sequence[int] | None
+
+
+def _expand_grad(g: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
+    """Broadcast a reduced gradient back over the reduced axes (a read-only view, no copy)."""
+    if not keepdim and axes is not None and len(shape):
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+class Sum(Function):
+    def forward(self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
+        self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        return x.sum(axis=axes, keepdims=keepdim)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        return (_expand_grad(g, self.shape, self.axes, self.keepdim),)
+
+
+class Mean(Function):
+    def forward(self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
+        self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        self.count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+        return x.mean(axis=axes, keepdims=keepdim)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        return (_expand_grad(g / g.dtype.type(self.count), self.shape, self.axes, self.keepdim),)
+
+
+class Amax(Function):
+    """Maximum (or, with ``largest=False``, minimum) over ``axes``; tied elements share the gradient."""
+
+    def forward(self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool, largest: bool) -> np.ndarray:
+        out = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
+        self.saved = (x == out,)
+        self.axes, self.keepdim = axes, keepdim
+        if not keepdim:
+            return out.reshape(_reduced_shape(x.shape, axes))
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        (hit,) = self.saved
+        count = hit.sum(axis=self.axes, keepdims=True)
+        if not self.keepdim:
+            g = g.reshape(count.shape)
+        return ((hit * (g / count.astype(g.dtype))).astype(g.dtype, copy=False),)
+
+
+def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
+    if axes is None:
+        return ()
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+class Gather(Function):
+    """``out[i][j] = x[i][index[i][j]]`` along ``axis`` (``torch.gather``); backward scatters back."""
+
+    def forward(self, x: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
+        self.saved = (index,)
+        self.shape, self.axis = x.shape, axis
+        return np.take_along_axis(x, index, axis=axis)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        (index,) = self.saved
+        gx = np.zeros(self.shape, dtype=g.dtype)
+        if index.shape[self.axis] == 1:  # one index per slice (max/min along a dim): no duplicates
+            np.put_along_axis(gx, index, g, axis=self.axis)
+        else:
+            _scatter_add_along_axis(gx, index, g, self.axis)
+        return (gx,)
+
+
+def _scatter_add_along_axis(out: np.ndarray, index: np.ndarray, src: np.ndarray, axis: int) -> None:
+    grids = list(np.indices(index.shape, sparse=True))
+    grids[axis] = index
+    np.add.at(out, tuple(grids), src)
+
+
+class CumSum(Function):
+    def forward(self, x: np.ndarray, axis: int) -> np.ndarray:
+        self.axis = axis
+        return np.cumsum(x, axis=axis)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        # d/dx_j sum_{i >= j} g_i: a reversed cumulative sum of the incoming gradient
+        flipped = np.flip(g, axis=self.axis)
+        return (np.flip(np.cumsum(flipped, axis=self.axis), axis=self.axis),)
+
+
+# ---------------------------------------------------------------------------------- public functions
+
+
+class MaxResult(NamedTuple):
+    """``(values, indices)`` as returned by ``max``/``min`` along a dim."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def sum(x: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Sum over ``dim`` (all elements when None). Integer and bool tensors sum to int64, without grad."""
+    axes = normalize_dims(dim, x.ndim, "sum")
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.data.dtype.kind in "biu":
+        return _wrap(np.asarray(x.data.sum(axis=axes, keepdims=keepdim, dtype=int64)))
+    return Sum.apply(x, axes=axes, keepdim=keepdim)
+
+
+def mean(x: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Arithmetic mean over ``dim`` (all elements when None)."""
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"mean: expected a floating-point tensor, got dtype {x.data.dtype}; pass dtype=")
+    return Mean.apply(x, axes=normalize_dims(dim, x.ndim, "mean"), keepdim=keepdim)
+
+
+def amax(x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim``; tied maxima share the gradient evenly."""
+    _check_nonempty(x, "amax")
+    return Amax.apply(x, axes=normalize_dims(dim, x.ndim, "amax"), keepdim=keepdim, largest=True)
+
+
+def amin(x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim``; tied minima share the gradient evenly."""
+    _check_nonempty(x, "amin")
+    return Amax.apply(x, axes=normalize_dims(dim, x.ndim, "amin"), keepdim=keepdim, largest=False)
+
+
+def _check_nonempty(x: Tensor, op: str) -> None:
+    if x.data.size == 0:
+        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {tuple(x.shape)}")
+
+
+def _arg_reduce(x: Tensor, dim: int | None, keepdim: bool, op: str, fn: Any) -> np.ndarray:
+    _check_nonempty(x, op)
+    if dim is None:
+        idx = np.asarray(fn(x.data.reshape(-1)))
+        return idx.reshape((1,) * x.ndim) if keepdim else idx
+    axis = normalize_dim(dim, x.ndim, op)
+    if x.ndim == 0:
+        return np.zeros((), dtype=int64)
+    return np.asarray(fn(x.data, axis=axis, keepdims=keepdim))
+
+
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the maximum (the first one on ties), flattened when ``dim`` is None."""
+    return _wrap(_arg_reduce(x, dim, keepdim, "argmax", np.argmax).astype(int64, copy=False))
+
+
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the minimum (the first one on ties), flattened when ``dim`` is None."""
+    return _wrap(_arg_reduce(x, dim, keepdim, "argmin", np.argmin).astype(int64, copy=False))
+
+
+def _max_min(x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Tensor | MaxResult:
+    op = "max" if largest else "min"
+    if dim is None:
+        return amax(x) if largest else amin(x)
+    if isinstance(dim, Tensor):
+        raise TypeError(f"{op}: use nerve.maximum/minimum for the elementwise {op} of two tensors")
+    axis = normalize_dim(dim, x.ndim, op)
+    if x.ndim == 0:
+        return MaxResult(x, _wrap(np.zeros((), dtype=int64)))
+    idx = _arg_reduce(x, axis, True, op, np.argmax if largest else np.argmin)
+    values = gather(x, axis, _wrap(idx))
+    indices = _wrap(idx)
+    if not keepdim:
+        values = values.squeeze(axis)
+        indices = _wrap(idx.squeeze(axis))
+    return MaxResult(values, indices)
+
+
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """The maximum of all elements, or ``(values, indices)`` along ``dim``."""
+    return _max_min(x, dim, keepdim, largest=True)
+
+
+def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """The minimum of all elements, or ``(values, indices)`` along ``dim``."""
+    return _max_min(x, dim, keepdim, largest=False)
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """Pick values along ``dim`` by ``index`` (same number of dims as ``x``), as ``torch.gather``."""
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
+    if idx.ndim != x.ndim:
+        raise ValueError(f"gather: index has {idx.ndim} dims but input has {x.ndim}")
+    return Gather.apply(x, index=idx, axis=normalize_dim(dim, x.ndim, "gather"))
+
+
+def var(x: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: bool = False,
+        unbiased: bool | None = None) -> Tensor:
+    """Variance over ``dim`` with Bessel's ``correction`` (1 by default: the unbiased estimate)."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    axes = normalize_dims(dim, x.ndim, "var")
+    n = x.data.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+    centered = x - mean(x, dim=axes, keepdim=True)
+    return sum(centered * centered, dim=axes, keepdim=keepdim) / builtin_max(n - correction, 0)
+
+
+def std(x: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: bool = False,
+        unbiased: bool | None = None) -> Tensor:
+    """Standard deviation: the square root of ``var``."""
+    return var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased).sqrt()
+
+
+def logsumexp(x: Tensor, dim: Dims, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``dim``, shifted by the (constant) maximum so it cannot overflow."""
+    axes = normalize_dims(dim, x.ndim, "logsumexp")
+    m = x.data.max(axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0).astype(x.data.dtype, copy=False)
+    shift = _wrap(m)
+    out = ((x - shift).exp().sum(dim=axes, keepdim=True)).log() + shift
+    return out if keepdim else out.reshape(_reduced_shape(x.shape, axes))
+
+
+def cumsum(x: Tensor, dim: int) -> Tensor:
+    """Cumulative sum along ``dim``."""
+    return CumSum.apply(x, axis=normalize_dim(dim, x.ndim, "cumsum"))
+
+
+def norm(x: Tensor, p: float | str = 2, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    """Vector p-norm over ``dim`` (``'fro'`` is the 2-norm); ``p=inf`` is the largest magnitude."""
+    if p == "fro":
+        p = 2
+    if p == float("inf"):
+        return amax(x.abs(), dim, keepdim)
+    if p == 1:
+        return sum(x.abs(), dim, keepdim)
+    if p == 2:
+        return sum(x * x, dim, keepdim).sqrt()
+    return sum(x.abs() ** p, dim, keepdim) ** (1.0 / float(p))
+
+
+def all(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    axis = None if dim is None else normalize_dim(dim, x.ndim, "all")
+    return _wrap(np.asarray(np.all(x.data, axis=axis, keepdims=keepdim)))
+
+
+def any(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    axis = None if dim is None else normalize_dim(dim, x.ndim, "any")
+    return _wrap(np.asarray(np.any(x.data, axis=axis, keepdims=keepdim)))
+
+
+import builtins  # noqa: E402  (after the public max/min that shadow the builtins in this module)
+
+builtin_max = builtins.max
