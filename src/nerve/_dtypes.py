@@ -79,6 +79,16 @@ def scalar_dtype(value: Any) -> np.dtype:
     raise TypeError(f"expected a number, got {type(value).__name__}")
 
 
+def promote_types(a: Any, b: Any) -> np.dtype:
+    """PyTorch's ``promote_types``: across categories the higher category's dtype wins (int64 with float32
+    is float32, where NumPy would widen to float64); within a category, the wider type."""
+    a, b = as_dtype(a), as_dtype(b)
+    ca, cb = category(a), category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
 def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
     """PyTorch's ``combine_categories``: a lower-priority operand only matters if its category is higher."""
     if higher is None:
@@ -89,7 +99,7 @@ def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None
     if ch == _FLOAT:
         return higher
     if ch == _BOOL or cl == _FLOAT:
-        return np.promote_types(higher, lower)
+        return promote_types(higher, lower)
     return higher
 
 
@@ -106,12 +116,12 @@ def result_type(*operands: Any) -> np.dtype:
     for op in operands:
         if isinstance(op, np.ndarray):
             if op.ndim:
-                dim_t = op.dtype if dim_t is None else np.promote_types(dim_t, op.dtype)
+                dim_t = op.dtype if dim_t is None else promote_types(dim_t, op.dtype)
             else:
-                zero_t = op.dtype if zero_t is None else np.promote_types(zero_t, op.dtype)
+                zero_t = op.dtype if zero_t is None else promote_types(zero_t, op.dtype)
         else:
             d = scalar_dtype(op)
-            wrapped = d if wrapped is None else np.promote_types(wrapped, d)
+            wrapped = d if wrapped is None else promote_types(wrapped, d)
     out = _combine(dim_t, _combine(zero_t, wrapped))
     if out is None:
         raise TypeError("result_type needs at least one operand")

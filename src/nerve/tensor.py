@@ -299,13 +299,16 @@ class Tensor:
             seed = seed.astype(self.data.dtype, copy=False)
         engine.run_backward([self], [seed], retain_graph=bool(retain_graph))
 
-    def _accumulate_grad(self, g: np.ndarray) -> None:
+    def _accumulate_grad(self, g: np.ndarray, owned: bool = False) -> None:
+        """Add ``g`` into ``.grad``; ``owned`` says no one else references ``g``, so it needs no copy."""
         if self._hooks:
             for hook in self._hooks.values():
-                g = hook(g)
+                out = hook(g)
+                owned = owned and out is g
+                g = out
         if self.grad is None:
-            # copy: ``g`` may alias another gradient or a view of one, and ``.grad`` is updated in place
-            self.grad = _wrap(np.array(g, dtype=self.data.dtype, copy=True))
+            # copy unless owned: ``g`` may alias another gradient, and ``.grad`` is later updated in place
+            self.grad = _wrap(g if owned and g.flags.writeable else np.array(g, dtype=self.data.dtype, copy=True))
         else:
             self.grad.data += g
 
@@ -328,6 +331,8 @@ class Tensor:
             hooks = self._node.hooks
         handle = RemovableHandle(hooks)
         hooks[handle.id] = on_array
+        if "retain_grad" in hooks:  # as in torch, .grad keeps the gradient after every hook has run
+            hooks["retain_grad"] = hooks.pop("retain_grad")
         return handle
 
     def retain_grad(self) -> None:

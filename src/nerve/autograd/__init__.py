@@ -28,7 +28,13 @@ __all__ = [
 ]
 
 
-def _seeds(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None) -> list[np.ndarray]:
+def _seeds(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | Any | None) -> list[np.ndarray]:
+    from nerve.tensor import Tensor
+
+    if isinstance(grad_outputs, Tensor | np.ndarray):  # one gradient for one output, as torch accepts
+        grad_outputs = [grad_outputs]
+    if grad_outputs is not None and len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
     seeds = []
     for i, out in enumerate(outputs):
         g = None if grad_outputs is None else grad_outputs[i]

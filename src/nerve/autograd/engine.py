@@ -4,6 +4,8 @@ The walk is iterative (a 10,000-step RNN unroll would overflow Python's recursio
 node once in reverse topological order, accumulates gradients that fan in, and frees each node's saved
 arrays as soon as it has propagated (unless ``retain_graph``). Every gradient is checked against its
 input's shape and dtype, so a forgotten un-broadcast or a float64 leak fails loudly at its source.
+A leaf's contributions are summed first and delivered once at the end, so its hooks see the total
+gradient in a single call (as PyTorch's ``AccumulateGrad`` does).
 """
 
 from __future__ import annotations
@@ -69,10 +71,24 @@ def run_backward(
 
     grads: dict[Function, np.ndarray] = {}
     owned: set[int] = set()  # ids of nodes whose accumulated gradient array we allocated ourselves
+    leaves: dict[int, list] = {}  # id(leaf) -> [leaf, summed gradient, whether we own that array]
+
+    def add_leaf(t: Tensor, g: np.ndarray, fresh: bool = False) -> None:
+        if capture is not None and id(t) not in capture:
+            return
+        entry = leaves.get(id(t))
+        if entry is None:
+            leaves[id(t)] = [t, g, fresh]
+        elif entry[2]:
+            entry[1] += g
+        else:
+            entry[1] = entry[1] + g
+            entry[2] = True
+
     for root, g in zip(roots, root_grads):
         node = root._node
         if node is None:
-            _deliver_leaf(root, g, capture)
+            add_leaf(root, g)
         elif node in grads:
             grads[node] = grads[node] + g
             owned.add(id(node))
@@ -106,7 +122,7 @@ def run_backward(
             _check(node, i, g, t)
             pnode = t._node
             if pnode is None:
-                _deliver_leaf(t, g, capture)
+                add_leaf(t, g, node.fresh_grads)
                 continue
             prev = grads.get(pnode)
             if prev is None:
@@ -118,13 +134,9 @@ def run_backward(
                 owned.add(id(pnode))
 
     if capture is None:
+        for t, g, owned in leaves.values():
+            t._accumulate_grad(g, owned)
         return None
+    for t, g, _ in leaves.values():
+        capture[id(t)] = g
     return [capture[id(t)] for t in inputs]  # type: ignore[union-attr]
-
-
-def _deliver_leaf(t: Tensor, g: np.ndarray, capture: dict[int, np.ndarray | None] | None) -> None:
-    if capture is None:
-        t._accumulate_grad(g)
-    elif id(t) in capture:
-        prev = capture[id(t)]
-        capture[id(t)] = g if prev is None else prev + g

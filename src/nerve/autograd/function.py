@@ -34,6 +34,10 @@ class Function:
     saved: Any
     needs_input_grad: tuple[bool, ...]
 
+    #: True when ``backward`` always returns newly allocated arrays that nothing else references (e.g. the
+    #: outputs of a GEMM). The engine may then hand them to a leaf's ``.grad`` without a defensive copy.
+    fresh_grads: bool = False
+
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
         raise NotImplementedError
 

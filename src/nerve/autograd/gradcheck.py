@@ -92,7 +92,8 @@ def gradcheck(
             down = scalar()
             flat[i] = orig
             numerical.reshape(-1)[i] = (up - down) / (2 * eps)
-        bad = np.abs(analytical - numerical) > atol + rtol * np.abs(numerical)
+        # NOTE: written as "not close" so that a nan on either side counts as a mismatch (nan > tol is False)
+        bad = ~(np.abs(analytical - numerical) <= atol + rtol * np.abs(numerical))
         if bad.any():
             if not raise_exception:
                 return False

@@ -89,7 +89,7 @@ def _erf32(x: np.ndarray) -> np.ndarray:
 
 
 def erf(x: np.ndarray) -> np.ndarray:
-    """The error function, elementwise, in the dtype of ``x`` (float32 or float64)."""
+    """The error function, elementwise, in the dtype of ``x`` (float16 and float32 are computed in float32)."""
     if x.dtype == np.float64:
         return _erf64(x)
-    return _erf32(x.astype(np.float32, copy=False))
+    return _erf32(x.astype(np.float32, copy=False)).astype(x.dtype, copy=False)

@@ -39,6 +39,8 @@ def normalize_dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple
         return None
     if isinstance(dim, int | np.integer):
         return (normalize_dim(int(dim), ndim, op),) if ndim else ()
+    if len(dim) == 0:
+        return None  # as in PyTorch, an empty dim list reduces over every dim
     dims = tuple(normalize_dim(int(d), ndim, op) for d in dim) if ndim else ()
     if len(set(dims)) != len(dims):
         raise ValueError(f"{op}: dim {tuple(dim)} repeats a dimension")

@@ -15,6 +15,7 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.ops._special import erf as _erf
 from nerve.ops._util import normalize_dim
+from nerve.ops.elementwise import to_floating
 from nerve.tensor import Tensor
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -75,7 +76,8 @@ class GELU(Function):
         if self.approximate == "tanh":
             t = aux
             d_inner = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
-            return (g * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * d_inner),)
+            # (1 - t)(1 + t) rather than 1 - t*t: no cancellation in the tails, where t -> -1 or 1
+            return (g * ((t + 1) * 0.5 + x * 0.5 * ((1 - t) * (1 + t)) * d_inner),)
         pdf = np.exp(x * x * -0.5) * _INV_SQRT_2PI
         return (g * (aux + x * pdf),)
 
@@ -188,11 +190,13 @@ def relu(x: Tensor) -> Tensor:
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, negative_slope * x otherwise."""
+    _float_input(x, "leaky_relu")
     return LeakyReLU.apply(x, slope=float(negative_slope))
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    _float_input(x, "elu")
     return ELU.apply(x, alpha=float(alpha))
 
 
@@ -205,20 +209,17 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 
 def erf(x: Tensor) -> Tensor:
-    """The error function."""
-    _float_input(x, "erf")
-    return Erf.apply(x)
+    """The error function (integer tensors give the default float dtype, as in PyTorch)."""
+    return Erf.apply(to_floating(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + exp(-x)), computed without overflow."""
-    _float_input(x, "sigmoid")
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(to_floating(x))
 
 
 def tanh(x: Tensor) -> Tensor:
-    _float_input(x, "tanh")
-    return Tanh.apply(x)
+    return Tanh.apply(to_floating(x))
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:

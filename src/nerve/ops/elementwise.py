@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from nerve._dtypes import as_dtype
+from nerve._dtypes import as_dtype, get_default_dtype, result_type
 from nerve.autograd.function import Function
 from nerve.ops._util import binary_operands, unbroadcast
 from nerve.tensor import Tensor, _wrap
@@ -54,7 +54,8 @@ class Mul(Function):
 
 class Div(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = a / b
+        with np.errstate(divide="ignore", invalid="ignore"):  # x/0 = +-inf, 0/0 = nan, as in PyTorch
+            out = a / b
         self.saved = (b, out)
         self.shape_a = a.shape
         return out
@@ -62,9 +63,10 @@ class Div(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         b, out = self.saved
         na, nb = self.needs_input_grad
-        ga = g / b
-        # d(a/b)/db = -a/b^2 = -out/b
-        gb = unbroadcast(-ga * out, b.shape) if nb else None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = g / b
+            # d(a/b)/db = -a/b^2 = -out/b
+            gb = unbroadcast(-ga * out, b.shape) if nb else None
         return (unbroadcast(ga, self.shape_a) if na else None, gb)
 
 
@@ -84,7 +86,8 @@ class PowScalar(Function):
         self.p = p
         if p == 2:
             return x * x
-        return np.power(x, x.dtype.type(p))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0**-1 = inf, (-1)**0.5 = nan
+            return np.power(x, x.dtype.type(p))
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         (x,) = self.saved
@@ -93,14 +96,16 @@ class PowScalar(Function):
             return (g * (x + x),)
         if p == 0:
             return (np.zeros_like(g),)
-        return (g * (p * np.power(x, x.dtype.type(p - 1))),)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return (g * (p * np.power(x, x.dtype.type(p - 1))),)
 
 
 class Pow(Function):
     """``a ** b`` with both operands tensors."""
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = np.power(a, b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.power(a, b)
         self.saved = (a, b, out)
         return out
 
@@ -108,28 +113,36 @@ class Pow(Function):
         a, b, out = self.saved
         na, nb = self.needs_input_grad
         ga = gb = None
-        if na:
-            ga = unbroadcast(g * b * np.power(a, b - 1), a.shape)
-        if nb:
-            # NOTE: PyTorch defines the exponent's gradient as 0 where the base is 0 (log 0 = -inf).
-            with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if na:
+                ga = unbroadcast(g * b * np.power(a, b - 1), a.shape)
+            if nb:
+                # NOTE: PyTorch defines the exponent's gradient as 0 where the base is 0 (log 0 = -inf).
                 log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), np.where(a == 0, 0, np.nan))
-            gb = unbroadcast(g * out * log_a.astype(out.dtype, copy=False), b.shape)
+                gb = unbroadcast(g * out * log_a.astype(out.dtype, copy=False), b.shape)
         return (ga, gb)
 
 
 class RPowScalar(Function):
-    """``c ** x`` for a constant positive base ``c``."""
+    """``c ** x`` for a constant base ``c`` (the gradient at ``c = 0`` follows PyTorch)."""
 
     def forward(self, x: np.ndarray, c: float) -> np.ndarray:
-        out = np.power(x.dtype.type(c), x)
-        self.saved = (out,)
-        self.log_c = math.log(c) if c > 0 else float("nan")
+        with np.errstate(divide="ignore", over="ignore"):  # 0**-1 = inf, 2**200 = inf
+            out = np.power(x.dtype.type(c), x)
+        self.c = c
+        self.saved = (x, out) if c == 0 else (out,)
         return out
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        if self.c == 0:
+            # NOTE: as in PyTorch, d(0**x)/dx is 0 where x >= 0 (and out * log 0 = -inf elsewhere).
+            x, out = self.saved
+            with np.errstate(invalid="ignore"):
+                return (np.where(x >= 0, g.dtype.type(0), g * (out * -np.inf)).astype(g.dtype, copy=False),)
         (out,) = self.saved
-        return (g * out * self.log_c,)
+        log_c = math.log(self.c) if self.c > 0 else math.nan
+        with np.errstate(invalid="ignore", over="ignore"):
+            return (g * out * log_c,)
 
 
 # ---------------------------------------------------------------------------------- unary functions
@@ -137,12 +150,14 @@ class RPowScalar(Function):
 
 class Exp(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out = np.exp(x)
+        with np.errstate(over="ignore"):  # exp(100) = inf in float32, as in PyTorch
+            out = np.exp(x)
         self.saved = (out,)
         return out
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
-        return (g * self.saved[0],)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return (g * self.saved[0],)
 
 
 class Log(Function):
@@ -175,7 +190,7 @@ class Sqrt(Function):
         return out
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # 1/(2 sqrt 0) = inf, as in PyTorch
             return (g / (self.saved[0] * 2),)
 
 
@@ -316,8 +331,6 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is not None:
         return _no_grad_binary(ta, tb, np.floor_divide if rounding_mode == "floor" else _trunc_div)
     if ta.data.dtype.kind != "f":
-        from nerve._dtypes import get_default_dtype
-
         ta, tb = ta.to(get_default_dtype()), tb.to(get_default_dtype())
     return Div.apply(ta, tb)
 
@@ -337,29 +350,37 @@ def pow(x: Any, exponent: Any) -> Tensor:
             x = x.float()
         return PowScalar.apply(x, p=float(exponent) if x.data.dtype.kind == "f" else exponent)
     if not isinstance(x, Tensor):
-        t = exponent if exponent.data.dtype.kind == "f" else exponent.float()
-        return RPowScalar.apply(t, c=float(x))
+        if exponent.data.dtype.kind != "f":
+            if isinstance(x, int | np.integer):  # int ** int tensor stays integer, as in PyTorch
+                return _wrap(np.power(np.asarray(x, dtype=exponent.data.dtype), exponent.data))
+            exponent = exponent.float()
+        return RPowScalar.apply(exponent, c=float(x))
     return Pow.apply(*binary_operands(x, exponent))
 
 
+def to_floating(x: Tensor) -> Tensor:
+    """``x`` itself if floating, else cast to the default float dtype (``exp`` of an int tensor is float32)."""
+    return x if x.data.dtype.kind == "f" else cast(x, get_default_dtype())
+
+
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(x)
+    return Exp.apply(to_floating(x))
 
 
 def log(x: Tensor) -> Tensor:
-    return Log.apply(x)
+    return Log.apply(to_floating(x))
 
 
 def log1p(x: Tensor) -> Tensor:
-    return Log1p.apply(x)
+    return Log1p.apply(to_floating(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(x)
+    return Sqrt.apply(to_floating(x))
 
 
 def rsqrt(x: Tensor) -> Tensor:
-    return PowScalar.apply(x, p=-0.5)
+    return PowScalar.apply(to_floating(x), p=-0.5)
 
 
 def abs(x: Tensor) -> Tensor:
@@ -367,11 +388,11 @@ def abs(x: Tensor) -> Tensor:
 
 
 def sin(x: Tensor) -> Tensor:
-    return Sin.apply(x)
+    return Sin.apply(to_floating(x))
 
 
 def cos(x: Tensor) -> Tensor:
-    return Cos.apply(x)
+    return Cos.apply(to_floating(x))
 
 
 def square(x: Tensor) -> Tensor:
@@ -396,14 +417,25 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     """Limit values to ``[min, max]``; the gradient passes where ``min <= x <= max``."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    bounds = [b.data if isinstance(b, Tensor) else b for b in (min, max) if b is not None]
+    dtype = result_type(x.data, *bounds)  # e.g. an int tensor clamped at 0.5 is float32, as in PyTorch
+    if x.data.dtype != dtype:
+        x = cast(x, dtype)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # NOTE: PyTorch gives x the whole gradient where min <= x <= max (ties included) and a bound only
+        # where it strictly wins, so select with ``where``; maximum/minimum would split ties 50/50.
         out = x
         if min is not None:
-            out = maximum(out, min)
+            out = where(lt(out, min), min, out)
         if max is not None:
-            out = minimum(out, max)
+            out = where(gt(out, max), max, out)
         return out
-    return Clamp.apply(x, lo=min, hi=max)
+    # Bounds in x's dtype, so that NumPy cannot promote (a np.float64 bound would make the result float64);
+    # a bound beyond the dtype's range becomes +-inf, which clamps (and passes gradients) the same way.
+    with np.errstate(over="ignore"):
+        lo = None if min is None else dtype.type(min)
+        hi = None if max is None else dtype.type(max)
+    return Clamp.apply(x, lo=lo, hi=hi)
 
 
 clip = clamp

@@ -15,6 +15,8 @@ from nerve.tensor import Tensor
 
 
 class MatMul(Function):
+    fresh_grads = True  # every gradient is a new GEMM output (or its column sum)
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.saved = (a, b)
         if b.ndim == 2 and a.ndim > 2:
@@ -29,10 +31,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
+        if b.ndim == 1:  # first: for 1-D @ 1-D the 0-d gradient becomes (1,) and then (1, 1)
+            g2 = np.expand_dims(g2, -1)
         if a.ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
         ga = gb = None
         if b2.ndim == 2 and a2.ndim > 2:
             g_flat = g2.reshape(-1, g2.shape[-1])
@@ -50,6 +52,8 @@ class MatMul(Function):
 
 class Linear(Function):
     """``y = x @ weight.T + bias`` for x of shape (*, in_features)."""
+    fresh_grads = True  # every gradient is a new GEMM output (or its column sum)
+
 
     def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
@@ -134,4 +138,6 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return Linear.apply(x, weight)
     if bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}")
+    if bias.data.dtype != weight.data.dtype:
+        raise TypeError(f"linear: bias dtype {bias.data.dtype} does not match weight dtype {weight.data.dtype}")
     return Linear.apply(x, weight, bias)

@@ -64,8 +64,9 @@ def _row_grad_scale(g: np.ndarray, reduction: Reduction, total: np.ndarray, rows
         return g.reshape(rows, 1)
     if reduction == "sum":
         return np.broadcast_to(g, (rows, 1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.broadcast_to(g / total, (rows, 1))
+    if total == 0:  # every target ignored: the loss is nan, but nothing depends on the input (PyTorch: zeros)
+        return np.zeros((rows, 1), dtype=g.dtype)
+    return np.broadcast_to(g / total, (rows, 1))
 
 
 class NLLLoss(Function):

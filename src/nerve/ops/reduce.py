@@ -7,6 +7,7 @@ Primitives: ``Sum``, ``Mean``, ``Amax`` (ties share the gradient evenly, as in P
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -15,6 +16,7 @@ import numpy as np
 from nerve._dtypes import int64
 from nerve.autograd.function import Function
 from nerve.ops._util import normalize_dim, normalize_dims
+from nerve.ops.elementwise import where
 from nerve.tensor import Tensor, _wrap
 
 Dims = int | Sequence[int] | None
@@ -40,6 +42,9 @@ class Mean(Function):
     def forward(self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
         self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
         self.count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+        if self.count == 0:
+            with np.errstate(invalid="ignore"):  # the mean of nothing is nan, as in PyTorch (NumPy also warns)
+                return x.sum(axis=axes, keepdims=keepdim) / x.dtype.type(0)
         return x.mean(axis=axes, keepdims=keepdim)
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
@@ -77,15 +82,18 @@ class Gather(Function):
     def forward(self, x: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
         self.saved = (index,)
         self.shape, self.axis = x.shape, axis
-        return np.take_along_axis(x, index, axis=axis)
+        # As in torch, the index may be smaller than the input along the other dims: gather from that corner.
+        self.window = tuple(slice(None) if d == axis else slice(0, n) for d, n in enumerate(index.shape))
+        return np.take_along_axis(x[self.window], index, axis=axis)
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         (index,) = self.saved
         gx = np.zeros(self.shape, dtype=g.dtype)
+        corner = gx[self.window]  # a view: writing into it fills gx
         if index.shape[self.axis] == 1:  # one index per slice (max/min along a dim): no duplicates
-            np.put_along_axis(gx, index, g, axis=self.axis)
+            np.put_along_axis(corner, index, g, axis=self.axis)
         else:
-            _scatter_add_along_axis(gx, index, g, self.axis)
+            _scatter_add_along_axis(corner, index, g, self.axis)
         return (gx,)
 
 
@@ -98,9 +106,11 @@ def _scatter_add_along_axis(out: np.ndarray, index: np.ndarray, src: np.ndarray,
 class CumSum(Function):
     def forward(self, x: np.ndarray, axis: int) -> np.ndarray:
         self.axis = axis
-        return np.cumsum(x, axis=axis)
+        return np.cumsum(x, axis=axis).reshape(x.shape)  # reshape: NumPy turns a 0-d input into shape (1,)
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        if g.ndim == 0:
+            return (g,)
         # d/dx_j sum_{i >= j} g_i: a reversed cumulative sum of the incoming gradient
         flipped = np.flip(g, axis=self.axis)
         return (np.flip(np.cumsum(flipped, axis=self.axis), axis=self.axis),)
@@ -207,8 +217,15 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
     if idx.ndim != x.ndim:
-        raise ValueError(f"gather: index has {idx.ndim} dims but input has {x.ndim}")
-    return Gather.apply(x, index=idx, axis=normalize_dim(dim, x.ndim, "gather"))
+        raise ValueError(
+            f"gather: index of shape {idx.shape} has {idx.ndim} dims but input of shape {tuple(x.shape)} has {x.ndim}"
+        )
+    axis = normalize_dim(dim, x.ndim, "gather")
+    if builtins.any(i > n for d, (i, n) in enumerate(zip(idx.shape, x.shape)) if d != axis):
+        raise ValueError(
+            f"gather: index of shape {idx.shape} is larger than input of shape {tuple(x.shape)} outside dim {dim}"
+        )
+    return Gather.apply(x, index=idx, axis=axis)
 
 
 def var(x: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: bool = False,
@@ -219,7 +236,12 @@ def var(x: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: bool = F
     axes = normalize_dims(dim, x.ndim, "var")
     n = x.data.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
     centered = x - mean(x, dim=axes, keepdim=True)
-    return sum(centered * centered, dim=axes, keepdim=keepdim) / builtin_max(n - correction, 0)
+    squares = sum(centered * centered, dim=axes, keepdim=keepdim)
+    if n - correction <= 0:
+        # NOTE: no degrees of freedom (e.g. one sample): nan like torch, without dividing by zero, whose
+        # backward would multiply inf by the zero deviations (torch gives inf, not nan, when n >= 2).
+        return squares * float("nan")
+    return squares / (n - correction)
 
 
 def std(x: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: bool = False,
@@ -251,9 +273,13 @@ def norm(x: Tensor, p: float | str = 2, dim: Dims = None, keepdim: bool = False)
         return amax(x.abs(), dim, keepdim)
     if p == 1:
         return sum(x.abs(), dim, keepdim)
-    if p == 2:
-        return sum(x * x, dim, keepdim).sqrt()
-    return sum(x.abs() ** p, dim, keepdim) ** (1.0 / float(p))
+    powered = sum(x * x, dim, keepdim) if p == 2 else sum(x.abs() ** p, dim, keepdim)
+    # NOTE: at a zero vector the root's derivative is infinite and the chain gives 0 * inf = nan; torch
+    # defines the gradient there as 0. Taking the root of 1 instead (masked on both sides) gives exactly that.
+    nonzero = powered.data != 0
+    safe = where(nonzero, powered, 1.0)
+    root = safe.sqrt() if p == 2 else safe ** (1.0 / float(p))
+    return where(nonzero, root, 0.0)
 
 
 def all(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -264,8 +290,3 @@ def all(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
 def any(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     axis = None if dim is None else normalize_dim(dim, x.ndim, "any")
     return _wrap(np.asarray(np.any(x.data, axis=axis, keepdims=keepdim)))
-
-
-import builtins  # noqa: E402  (after the public max/min that shadow the builtins in this module)
-
-builtin_max = builtins.max

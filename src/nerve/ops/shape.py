@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from nerve._dtypes import promote_types
 from nerve.autograd.function import Function
+from nerve.autograd.grad_mode import grad_mode
 from nerve.ops._util import normalize_dim, shape_arg, unbroadcast
 from nerve.tensor import Tensor
 
@@ -89,6 +91,11 @@ class ConstantPad(Function):
 # ---------------------------------------------------------------------------------- public functions
 
 
+def _unchanged(x: Tensor) -> Tensor:
+    """A no-op reshape/permute/expand: ``x`` itself, but cut from the graph under ``no_grad`` (as torch's view)."""
+    return x if grad_mode.enabled or not x.requires_grad else x.detach()
+
+
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     """Same elements in a new shape; one dimension may be -1 (inferred)."""
     target = shape_arg(shape)
@@ -104,7 +111,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
             f"reshape: shape {tuple(target)} is invalid for input of shape {tuple(x.shape)} ({n} elements)"
         )
     if target == x.data.shape:
-        return x
+        return _unchanged(x)
     return Reshape.apply(x, shape=target)
 
 
@@ -112,12 +119,12 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     """Reorder dimensions: output dim i is input dim ``dims[i]``."""
     d = shape_arg(dims)
     if len(d) != x.ndim:
-        raise ValueError(f"permute: got {len(d)} dims {d} for a tensor with {x.ndim} dimensions")
+        raise ValueError(f"permute: got {len(d)} dims {d} for a tensor of shape {tuple(x.shape)}")
     axes = tuple(normalize_dim(i, x.ndim, "permute") for i in d)
     if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"permute: dims {d} must be a permutation of 0..{x.ndim - 1}")
+        raise ValueError(f"permute: dims {d} must be a permutation of 0..{x.ndim - 1} for shape {tuple(x.shape)}")
     if axes == tuple(range(x.ndim)):
-        return x
+        return _unchanged(x)
     return Permute.apply(x, dims=axes)
 
 
@@ -126,7 +133,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     a = normalize_dim(dim0, x.ndim, "transpose")
     b = normalize_dim(dim1, x.ndim, "transpose")
     if a == b or x.ndim < 2:
-        return x
+        return _unchanged(x)
     axes = list(range(x.ndim))
     axes[a], axes[b] = axes[b], axes[a]
     return Permute.apply(x, dims=tuple(axes))
@@ -146,12 +153,13 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
             s = x.shape[i - lead]
         elif i >= lead and x.shape[i - lead] not in (1, s):
             raise ValueError(
-                f"expand: size {x.shape[i - lead]} of dim {i - lead} in {tuple(x.shape)} must be 1 or {s}"
+                f"expand: cannot expand shape {tuple(x.shape)} to {target}: size {x.shape[i - lead]} of dim "
+                f"{i - lead} must be 1 or {s}"
             )
         resolved.append(s)
     shape = tuple(resolved)
     if shape == x.data.shape:
-        return x
+        return _unchanged(x)
     return Expand.apply(x, shape=shape)
 
 
@@ -226,7 +234,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     first = tensors[0]
-    dtype = functools.reduce(np.promote_types, [t.data.dtype for t in tensors])
+    dtype = functools.reduce(promote_types, [t.data.dtype for t in tensors])
     tensors = [t.to(dtype) for t in tensors]
     axis = normalize_dim(dim, first.ndim, "cat")
     for i, t in enumerate(tensors):

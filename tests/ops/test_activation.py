@@ -1,0 +1,156 @@
+"""Activation primitives: float64 gradchecks, PyTorch parity, and stability at extreme inputs."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import away_from, check_grad, compare_with_torch, rand
+
+import nerve
+
+
+def F(lib):
+    return lib.nn.functional
+
+
+def _check_both(fn, *arrays, **kw):
+    check_grad(functools.partial(fn, nerve), *arrays)
+    compare_with_torch(fn, *[a.astype(np.float32) for a in arrays], **kw)
+
+
+SHAPES = [(), (3,), (2, 3)]
+
+# name: (fn(lib, x), kinks, compare_with_torch overrides)
+ACTIVATIONS = {
+    "relu": (lambda lib, x: lib.relu(x), (0.0,), {}),
+    "relu_method": (lambda lib, x: x.relu(), (0.0,), {}),
+    "leaky_relu": (lambda lib, x: F(lib).leaky_relu(x), (0.0,), {}),
+    "leaky_relu_0.2": (lambda lib, x: F(lib).leaky_relu(x, 0.2), (0.0,), {}),
+    "elu": (lambda lib, x: F(lib).elu(x), (0.0,), {}),
+    "elu_0.5": (lambda lib, x: F(lib).elu(x, alpha=0.5), (0.0,), {}),
+    # NOTE: float32 erf is Abramowitz & Stegun 7.1.26 (abs error < 1.5e-7); the default atol=1e-6 covers it.
+    "gelu": (lambda lib, x: F(lib).gelu(x), (), {}),
+    "gelu_tanh": (lambda lib, x: F(lib).gelu(x, approximate="tanh"), (), {}),
+    "erf": (lambda lib, x: lib.erf(x), (), {}),
+    "sigmoid": (lambda lib, x: lib.sigmoid(x), (), {}),
+    "sigmoid_method": (lambda lib, x: x.sigmoid(), (), {}),
+    "tanh": (lambda lib, x: lib.tanh(x), (), {}),
+    "softplus": (lambda lib, x: F(lib).softplus(x), (), {}),
+    "softplus_beta": (lambda lib, x: F(lib).softplus(x, beta=2.0), (), {}),
+    "softplus_threshold": (lambda lib, x: F(lib).softplus(x, beta=2.0, threshold=1.0), (0.5,), {}),
+    "silu": (lambda lib, x: F(lib).silu(x), (), {}),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation(name, shape):
+    fn, kinks, kw = ACTIVATIONS[name]
+    x = away_from(rand(*shape, low=-3, high=3), kinks, margin=0.1)
+    _check_both(fn, x, **kw)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu"])
+def test_gradient_at_the_kink_matches_torch(name):
+    fn = ACTIVATIONS[name][0]
+    compare_with_torch(fn, np.array([-1.0, 0.0, 1.0], np.float32))
+
+
+@pytest.mark.parametrize("x", [[-3.0, -1.0, 0.5, 2.5, 4.0], [-6.0, 6.0, 0.0]])
+def test_erf_gelu_float32_accuracy(x):
+    x = np.array(x, np.float32)
+    compare_with_torch(lambda lib, x: lib.erf(x), x, rtol=0, atol=5e-7)  # erf: |A&S error| < 1.5e-7
+    compare_with_torch(lambda lib, x: F(lib).gelu(x), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "fn",
+    [lambda lib, x: lib.sigmoid(x), lambda lib, x: lib.tanh(x), lambda lib, x: F(lib).softplus(x),
+     lambda lib, x: F(lib).silu(x), lambda lib, x: F(lib).elu(x), lambda lib, x: F(lib).gelu(x),
+     lambda lib, x: F(lib).gelu(x, approximate="tanh")],
+    ids=["sigmoid", "tanh", "softplus", "silu", "elu", "gelu", "gelu_tanh"],
+)
+def test_extreme_inputs_are_finite_and_quiet(fn, dtype):
+    x = np.array([-1000.0, -100.0, -30.0, 0.0, 30.0, 100.0, 1000.0], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = nerve.tensor(x, requires_grad=True)
+        out = fn(nerve, t)
+        out.sum().backward()
+    assert np.isfinite(out.data).all() and np.isfinite(t.grad.data).all()
+    compare_with_torch(fn, x)
+
+
+# ------------------------------------------------------------------------------------ softmax family
+
+SOFTMAX_CASES = [((3,), 0), ((3,), -1), ((2, 3), 0), ((2, 3), 1), ((2, 3), -1), ((2, 3, 2), 1), ((2, 3, 2), -3)]
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape, dim", SOFTMAX_CASES, ids=str)
+def test_softmax_every_dim(op, shape, dim):
+    _check_both(lambda lib, x: getattr(F(lib), op)(x, dim), rand(*shape))
+    compare_with_torch(lambda lib, x: getattr(x, op)(dim), rand(*shape, dtype=np.float32))
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_of_a_scalar(op):
+    compare_with_torch(lambda lib, x: getattr(lib, op)(x, 0), np.array(0.7, np.float32))
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_stable_at_large_logits(op):
+    x = np.array([[1000.0, -1000.0, 0.0], [1000.0, 1000.0, 999.0], [-1000.0, -1000.0, -1000.0]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = nerve.tensor(x, requires_grad=True)
+        out = getattr(F(nerve), op)(t, dim=1)
+        (out * nerve.tensor(rand(3, 3, dtype=np.float32))).sum().backward()
+    assert np.isfinite(out.data).all() and np.isfinite(t.grad.data).all()
+    compare_with_torch(lambda lib, x: getattr(F(lib), op)(x, dim=1), x)
+    compare_with_torch(lambda lib, x: getattr(F(lib), op)(x, dim=0), x)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_with_minus_inf_mask_matches_torch(op):
+    x = np.array([[0.5, -np.inf, 1.0], [2.0, 0.0, -np.inf]], np.float32)
+    compare_with_torch(lambda lib, x: getattr(F(lib), op)(x, dim=-1), x)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax", "gelu", "silu", "softplus", "leaky_relu", "elu"])
+def test_float_only_activations_reject_integer_tensors(op):  # torch refuses these too
+    x = nerve.tensor([1, 2, 3])
+    args = (x, 0) if "softmax" in op else (x,)
+    with pytest.raises(TypeError, match=rf"{op}: expected a floating-point tensor, got dtype int64"):
+        getattr(F(nerve), op)(*args)
+
+
+@pytest.mark.parametrize("op", ["sigmoid", "tanh", "erf"])
+def test_integer_input_gives_default_float_like_torch(op):
+    compare_with_torch(lambda lib, x: getattr(lib, op)(x), np.array([-2, 0, 3]))
+    compare_with_torch(lambda lib, x: getattr(lib, op)(x), np.array([True, False]))
+
+
+def test_softmax_dim_out_of_range():
+    with pytest.raises(IndexError, match="softmax: dim 2 is out of range"):
+        nerve.softmax(nerve.ones(2, 3), 2)
+
+
+def test_gelu_rejects_unknown_approximation():
+    with pytest.raises(ValueError, match="gelu: approximate must be 'none' or 'tanh', got 'fast'"):
+        F(nerve).gelu(nerve.ones(2), approximate="fast")
+
+
+def test_relu_keeps_dtype_and_gradient_dtype():
+    for dt in (np.float32, np.float64):
+        x = nerve.tensor(rand(3, dtype=dt), requires_grad=True)
+        y = nerve.relu(x)
+        y.sum().backward()
+        assert y.dtype == dt and x.grad.dtype == dt
+    assert torch.relu(torch.tensor([1, -2])).dtype == torch.int64
+    assert nerve.relu(nerve.tensor([1, -2])).dtype == np.int64

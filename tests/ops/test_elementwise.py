@@ -1,0 +1,290 @@
+"""Elementwise primitives: float64 gradchecks and PyTorch parity (values, dtypes, gradients)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from conftest import away_from, check_grad, compare_with_torch, rand
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
+
+import nerve
+
+SHAPES = [(), (3,), (2, 3)]
+BROADCAST_PAIRS = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)),
+                   ((4, 1, 3), (2, 3)), ((), (2, 3)), ((2, 3), ())]
+
+
+def _check_both(fn, *arrays, **kw):
+    """Gradcheck ``fn(nerve, ...)`` in float64, then compare ``fn`` with torch in float32."""
+    check_grad(functools.partial(fn, nerve), *arrays, **kw)
+    compare_with_torch(fn, *[a.astype(np.float32) for a in arrays])
+
+
+# name: (fn(lib, x), low, high, kinks to stay away from)
+UNARY = {
+    "neg": (lambda lib, x: -x, -2, 2, ()),
+    "pos": (lambda lib, x: +x * 1.0, -2, 2, ()),
+    "exp": (lambda lib, x: lib.exp(x), -2, 2, ()),
+    "log": (lambda lib, x: lib.log(x), 0.2, 3, ()),
+    "log1p": (lambda lib, x: x.log1p(), -0.8, 2, ()),
+    "sqrt": (lambda lib, x: lib.sqrt(x), 0.2, 3, ()),
+    "rsqrt": (lambda lib, x: lib.rsqrt(x), 0.2, 3, ()),
+    "abs": (lambda lib, x: lib.abs(x), -2, 2, (0.0,)),
+    "sin": (lambda lib, x: lib.sin(x), -3, 3, ()),
+    "cos": (lambda lib, x: x.cos(), -3, 3, ()),
+    "square": (lambda lib, x: lib.square(x), -2, 2, ()),
+    "reciprocal": (lambda lib, x: lib.reciprocal(x), -2, 2, (0.0,)),
+    "pow2": (lambda lib, x: x**2, -2, 2, ()),
+    "pow0.5": (lambda lib, x: x**0.5, 0.2, 3, ()),
+    "pow-1": (lambda lib, x: x**-1, -2, 2, (0.0,)),
+    "pow3": (lambda lib, x: x**3, -2, 2, ()),
+    "pow0": (lambda lib, x: x**0, -2, 2, ()),
+    "pow_int": (lambda lib, x: lib.pow(x, 4), -2, 2, ()),
+    "rpow": (lambda lib, x: 2.0**x, -2, 2, ()),
+    "rpow_frac": (lambda lib, x: 0.5**x, -2, 2, ()),
+    "add_scalar": (lambda lib, x: x + 2.5, -2, 2, ()),
+    "radd_scalar": (lambda lib, x: 2.5 + x, -2, 2, ()),
+    "rsub_scalar": (lambda lib, x: 1.5 - x, -2, 2, ()),
+    "mul_scalar": (lambda lib, x: x * -1.5, -2, 2, ()),
+    "div_scalar": (lambda lib, x: x / 4.0, -2, 2, ()),
+    "rdiv_scalar": (lambda lib, x: 3.0 / x, -2, 2, (0.0,)),
+    "clamp_min": (lambda lib, x: x.clamp(min=-0.5), -2, 2, (-0.5,)),
+    "clamp_max": (lambda lib, x: lib.clamp(x, max=0.5), -2, 2, (0.5,)),
+    "clamp_both": (lambda lib, x: lib.clamp(x, -0.5, 0.5), -2, 2, (-0.5, 0.5)),
+    "clip": (lambda lib, x: x.clip(-1.0, 1.0), -2, 2, (-1.0, 1.0)),
+    "clone": (lambda lib, x: x.clone() * 2.0, -2, 2, ()),
+    "where_scalar": (lambda lib, x: lib.where(x > 0, x, 0.5), -2, 2, (0.0,)),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("name", UNARY)
+def test_unary(name, shape):
+    fn, low, high, kinks = UNARY[name]
+    x = away_from(rand(*shape, low=low, high=high), kinks, margin=0.1)
+    _check_both(fn, x)
+
+
+BINARY = {
+    "add": (lambda lib, a, b: a + b, None),
+    "add_alpha": (lambda lib, a, b: lib.add(a, b, alpha=2.5), None),
+    "sub": (lambda lib, a, b: a - b, None),
+    "sub_alpha": (lambda lib, a, b: a.sub(b, alpha=0.5), None),
+    "mul": (lambda lib, a, b: a * b, None),
+    "div": (lambda lib, a, b: a / b, "b_nonzero"),
+    "pow": (lambda lib, a, b: a**b, "a_positive"),
+    "pow_fn": (lambda lib, a, b: lib.pow(a, b), "a_positive"),
+    "maximum": (lambda lib, a, b: lib.maximum(a, b), None),
+    "minimum": (lambda lib, a, b: a.minimum(b), None),
+    "where": (lambda lib, a, b: lib.where(a > b, a * 2.0, b), None),
+    "clamp_tensor_min": (lambda lib, a, b: lib.clamp(a, min=b), None),
+    "clamp_tensor_max": (lambda lib, a, b: lib.clamp(a, max=b), None),
+}
+
+
+@pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
+@pytest.mark.parametrize("name", BINARY)
+def test_binary(name, shapes):
+    fn, domain = BINARY[name]
+    a = rand(*shapes[0], seed=1)
+    b = rand(*shapes[1], seed=2)
+    if domain == "b_nonzero":
+        b = away_from(b, (0.0,), margin=0.2)
+    elif domain == "a_positive":
+        a = rand(*shapes[0], seed=1, low=0.3, high=2.0)
+    _check_both(fn, a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=3),
+       op=st.sampled_from(["add", "sub", "mul", "div", "maximum", "where", "pow"]))
+def test_binary_broadcasting_property(shapes, op):
+    """Any pair of broadcastable shapes: forward, output shape and both un-broadcast gradients match torch."""
+    fn = BINARY[op][0]
+    a = rand(*shapes.input_shapes[0], seed=1, low=0.3 if op == "pow" else -2, dtype=np.float32)
+    b = away_from(rand(*shapes.input_shapes[1], seed=2, dtype=np.float32), (0.0,), margin=0.2)
+    compare_with_torch(fn, a, b)
+
+
+def test_clamp_tensor_both_bounds():
+    fn = lambda lib, x, lo, hi: lib.clamp(x, lo, hi)  # noqa: E731
+    x, lo = rand(2, 3, seed=1), rand(3, seed=2, low=-2, high=-0.5)
+    hi = rand(2, 1, seed=3, low=0.5, high=2)
+    _check_both(fn, x, lo, hi)
+
+
+# ---------------------------------------------------------------------------------------- ties, kinks
+
+
+def test_maximum_minimum_ties_split_gradient_like_torch():
+    a = np.array([1.0, 2.0, 3.0, -1.0], dtype=np.float32)
+    b = np.array([1.0, 0.0, 3.0, 5.0], dtype=np.float32)
+    compare_with_torch(lambda lib, a, b: lib.maximum(a, b), a, b)
+    compare_with_torch(lambda lib, a, b: lib.minimum(a, b), a, b)
+    x = nerve.tensor(a, requires_grad=True)
+    y = nerve.tensor(b, requires_grad=True)
+    nerve.maximum(x, y).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.5, 1.0, 0.5, 0.0])
+    np.testing.assert_array_equal(y.grad.data, [0.5, 0.0, 0.5, 1.0])
+
+
+def test_clamp_scalar_bounds_pass_gradient_at_the_bound_like_torch():
+    x = np.array([-1.0, -0.5, 0.0, 0.5, 1.0], dtype=np.float32)
+    compare_with_torch(lambda lib, x: x.clamp(-0.5, 0.5), x)
+    compare_with_torch(lambda lib, x: x.clamp(min=0.0), x)
+    # min > max: everything becomes max, as in torch
+    compare_with_torch(lambda lib, x: x.clamp(0.5, -0.5), x)
+
+
+def test_clamp_tensor_bounds_ties_and_crossed_bounds_like_torch():
+    x = np.array([1.0, 2.0, 3.0, 0.0, 2.0], dtype=np.float32)
+    lo = np.array([1.0, 2.5, 4.0, -1.0, 2.0], dtype=np.float32)
+    hi = np.array([1.0, 2.0, 2.0, 0.0, 3.0], dtype=np.float32)
+    compare_with_torch(lambda lib, x, lo, hi: lib.clamp(x, lo, hi), x, lo, hi)
+    compare_with_torch(lambda lib, x, lo: lib.clamp(x, min=lo), x, lo)
+    compare_with_torch(lambda lib, x, hi: lib.clamp(x, max=hi), x, hi)
+
+
+def test_clamp_result_dtype_like_torch():
+    compare_with_torch(lambda lib, x: x.clamp(min=1.5), np.array([1, 2, 3]))  # int tensor, float bound: float32
+    compare_with_torch(lambda lib, x: x.clamp(0, 2), np.array([1, 2, 3]))
+    compare_with_torch(lambda lib, x: x.clamp(max=np.float64(0.5)), rand(3, dtype=np.float32))  # stays float32
+    x = nerve.tensor([1.0, -2.0], requires_grad=True)  # bounds beyond float32's range (torch refuses them)
+    y = x.clamp(-1e40, 1e40)
+    y.sum().backward()
+    assert y.dtype == np.float32 and y.tolist() == [1.0, -2.0] and x.grad.tolist() == [1.0, 1.0]
+
+
+def test_abs_subgradient_at_zero_is_zero():
+    compare_with_torch(lambda lib, x: x.abs(), np.array([-1.0, 0.0, 2.0], dtype=np.float32))
+
+
+# ------------------------------------------------------------------------------------------------ cast
+
+
+@pytest.mark.parametrize("src, dst", [("float32", "float64"), ("float64", "float32")])
+def test_cast_matches_torch(src, dst):
+    compare_with_torch(lambda lib, x: x.to(getattr(lib, dst)) * 2.0, rand(2, 3, dtype=src))
+
+
+def test_cast_gradient_flows_back_in_the_source_dtype():
+    x = nerve.tensor(rand(3), requires_grad=True)
+    y = x.float()
+    assert y.dtype == np.float32 and y.requires_grad
+    (y * nerve.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad.data, [1.0, 2.0, 3.0])
+    # float64 -> float32 -> float64 is linear: a finite difference with a large step is exact up to rounding
+    xs = nerve.tensor(rand(2, 3), requires_grad=True)
+    assert nerve.autograd.gradcheck(lambda t: t.float() * 3.0, (xs,), eps=1e-2, atol=1e-4)
+
+
+def test_cast_to_int_carries_no_gradient():
+    x = nerve.tensor([1.5, -2.5], requires_grad=True)
+    y = x.long()
+    assert y.dtype == np.int64 and not y.requires_grad and y.grad_fn is None
+
+
+# ---------------------------------------------------------------------------------------- special values
+
+
+@pytest.mark.parametrize(
+    "fn, x",
+    [
+        (lambda lib, x: x / 0.0, [1.0, -1.0, 0.0]),
+        (lambda lib, x: 1.0 / x, [0.0, 2.0]),
+        (lambda lib, x: lib.log(x), [0.0, -1.0, 1.0]),
+        (lambda lib, x: lib.sqrt(x), [0.0, -1.0, 4.0]),
+        (lambda lib, x: x**-1, [0.0, 2.0]),
+        (lambda lib, x: x**0.5, [-1.0, 0.0, 4.0]),
+        (lambda lib, x: lib.rsqrt(x), [0.0, 4.0]),
+        (lambda lib, x: lib.exp(x), [100.0, -100.0, 1.0]),
+        (lambda lib, x: 2.0**x, [200.0, 1.0]),
+        (lambda lib, x: x.log1p(), [-1.0, -2.0, 0.5]),
+    ],
+    ids=["div0", "rdiv0", "log", "sqrt", "pow-1", "pow0.5", "rsqrt", "exp_overflow", "rpow_overflow", "log1p"],
+)
+def test_special_values_like_torch_without_numpy_warnings(fn, x):
+    # inf and nan are the intended IEEE results (as in torch), so they must not raise NumPy warnings
+    # (pyproject's filterwarnings = error turns any RuntimeWarning into a failure here)
+    compare_with_torch(fn, np.array(x, dtype=np.float32), grad=False)
+
+
+@pytest.mark.parametrize(
+    "fn, x",
+    [
+        (lambda lib, x: lib.sqrt(x), [0.0, 4.0]),
+        (lambda lib, x: x**0.5, [0.0, 4.0]),
+        (lambda lib, x: x**-1, [0.0, 2.0]),
+        (lambda lib, x: 1.0 / x, [0.0, 2.0]),
+        (lambda lib, x: lib.log(x), [0.0, 2.0]),
+    ],
+    ids=["sqrt", "pow0.5", "pow-1", "rdiv", "log"],
+)
+def test_gradient_at_singularities_like_torch(fn, x):
+    compare_with_torch(fn, np.array(x, dtype=np.float32), grad=True)
+
+
+def test_pow_gradient_of_exponent_at_zero_base_is_zero_like_torch():
+    compare_with_torch(lambda lib, a, b: a**b, np.array([0.0, 2.0], np.float32), np.array([2.0, 3.0], np.float32))
+
+
+def test_scalar_base_pow_of_zero_base():
+    compare_with_torch(lambda lib, x: 0.0**x, np.array([1.0, 2.0], np.float32))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [lambda lib, x: lib.exp(x), lambda lib, x: lib.log(x), lambda lib, x: x.log1p(), lambda lib, x: lib.sqrt(x),
+     lambda lib, x: lib.rsqrt(x), lambda lib, x: lib.sin(x), lambda lib, x: x.cos(), lambda lib, x: x.reciprocal(),
+     lambda lib, x: lib.logsumexp(x, 0), lambda lib, x: x**0.5, lambda lib, x: x**2, lambda lib, x: x.square(),
+     lambda lib, x: x.abs(), lambda lib, x: -x],
+    ids=["exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "reciprocal", "logsumexp", "pow0.5", "pow2", "square",
+         "abs", "neg"],
+)
+def test_integer_inputs_like_torch(fn):
+    # float functions of int tensors are float32 (the default dtype), not NumPy's float64
+    compare_with_torch(fn, np.array([1, 2, 4]))
+
+
+# ------------------------------------------------------------------------------------ non-differentiable
+
+
+@pytest.mark.parametrize("op", ["eq", "ne", "lt", "le", "gt", "ge"])
+def test_comparisons_give_bool_without_grad(op):
+    a = np.array([1.0, 2.0, 3.0], np.float32)
+    b = np.array([2.0, 2.0, 2.0], np.float32)
+    compare_with_torch(lambda lib, a, b: getattr(lib, op)(a, b), a, b)
+    compare_with_torch(lambda lib, a: getattr(a, op)(2.0), a)
+    out = getattr(nerve.tensor(a, requires_grad=True), op)(2.0)
+    assert not out.requires_grad
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [lambda lib, x: x.sign(), lambda lib, x: x.floor(), lambda lib, x: x.ceil(), lambda lib, x: lib.round(x),
+     lambda lib, x: x // 0.7, lambda lib, x: x % 0.7, lambda lib, x: lib.isnan(x / x),
+     lambda lib, x: x.div(0.7, rounding_mode="floor"), lambda lib, x: x.div(0.7, rounding_mode="trunc")],
+    ids=["sign", "floor", "ceil", "round", "floordiv", "mod", "isnan", "div_floor", "div_trunc"],
+)
+def test_piecewise_constant_ops_match_torch(fn):
+    x = np.array([-1.7, -0.2, 0.0, 0.4, 2.5, 3.5], np.float32)
+    compare_with_torch(fn, x, grad=False)
+
+
+# ------------------------------------------------------------------------------------------------ errors
+
+
+def test_where_rejects_non_bool_condition():
+    x = nerve.ones(3)
+    with pytest.raises(TypeError, match=r"where: condition must be a bool tensor, got dtype int64"):
+        nerve.where(nerve.tensor([1, 0, 1]), x, x)
+
+
+def test_clamp_needs_a_bound():
+    with pytest.raises(ValueError, match="clamp: at least one of min and max"):
+        nerve.ones(3).clamp()

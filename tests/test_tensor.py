@@ -1,0 +1,166 @@
+"""The Tensor object: conversion, repr, Python protocols, dtype methods, and small conveniences."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from conftest import compare_with_torch
+
+import nerve
+
+
+def test_item_numpy_tolist():
+    x = nerve.tensor([[1.5, 2.0]])
+    assert x[0, 1].item() == 2.0 and isinstance(x[0, 1].item(), float)
+    assert nerve.tensor([[3]]).item() == 3 and isinstance(nerve.tensor([[3]]).item(), int)
+    assert nerve.tensor(True).item() is True
+    with pytest.raises(ValueError, match=r"item: only one-element tensors .* got shape \(1, 2\)"):
+        x.item()
+    assert x.tolist() == [[1.5, 2.0]] and nerve.tensor(4).tolist() == 4
+    arr = x.numpy()
+    assert np.shares_memory(arr, x.data)
+    arr[0, 0] = 9.0
+    assert x[0, 0].item() == 9.0
+    assert float(nerve.tensor([2.5])) == 2.5 and int(nerve.tensor(7)) == 7
+
+
+def test_index_protocol():
+    assert [10, 20, 30][nerve.tensor(1)] == 20
+    with pytest.raises(TypeError, match="only integer tensors of a single element can be converted to an index"):
+        [10, 20][nerve.tensor(1.0)]
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda lib: lib.tensor([1.0, 2.0, 3.0]), "tensor([1., 2., 3.])"),
+        (lambda lib: lib.tensor([1, 2]), "tensor([1, 2])"),
+        (lambda lib: lib.tensor(2.0), "tensor(2.)"),
+        (lambda lib: lib.tensor([True, False]), "tensor([ True, False])"),
+        (lambda lib: lib.tensor([1.0, 2.0], dtype=lib.float64), "tensor([1., 2.], dtype=float64)"),
+        (lambda lib: lib.tensor([1, 2], dtype=lib.int32), "tensor([1, 2], dtype=int32)"),
+        (lambda lib: lib.tensor([1.0, 2.0], requires_grad=True), "tensor([1., 2.], requires_grad=True)"),
+        (lambda lib: lib.tensor([[1.0, 2.0], [3.0, 4.0]]), "tensor([[1., 2.],\n        [3., 4.]])"),
+    ],
+)
+def test_repr_like_torch(make, expected):
+    assert repr(make(nerve)) == expected
+    assert repr(make(torch)) == expected.replace("dtype=", "dtype=torch.")
+
+
+def test_repr_of_fractions():
+    # NOTE: torch pads fractions to 4 decimals ("tensor(2.5000)"); nerve prints NumPy's shortest form.
+    assert repr(nerve.tensor(2.5)) == "tensor(2.5)"
+    assert repr(nerve.tensor([0.125, -1.0], dtype=nerve.float64)) == "tensor([ 0.125, -1.   ], dtype=float64)"
+
+
+def test_repr_of_graph_tensor_names_its_node():
+    y = nerve.tensor([1.0], requires_grad=True) * 2.0
+    assert repr(y) == "tensor([2.], grad_fn=<MulBackward>)"
+
+
+def test_bool():
+    assert bool(nerve.tensor([1.0])) and not bool(nerve.tensor(0))
+    with pytest.raises(ValueError, match="the truth value of a tensor with 3 elements is ambiguous"):
+        bool(nerve.ones(3))
+    with pytest.raises(ValueError, match="ambiguous"):
+        if nerve.ones(2) > 0:
+            pass
+
+
+def test_len_and_iteration():
+    x = nerve.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+    assert len(x) == 3
+    rows = list(x)
+    assert len(rows) == 3 and rows[2].shape == (2,)
+    np.testing.assert_array_equal(rows[1].data, [3.0, 4.0])
+    (rows[0] * 2.0 + rows[2]).sum().backward()  # iteration is differentiable indexing
+    np.testing.assert_array_equal(x.grad.data, [[2, 2], [0, 0], [1, 1]])
+    with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
+        len(nerve.tensor(1.0))
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        iter(nerve.tensor(1.0))
+
+
+def test_size_properties():
+    x = nerve.ones(2, 3, 4)
+    assert x.shape == (2, 3, 4) and x.size() == (2, 3, 4) and x.size(1) == 3 and x.size(-1) == 4
+    assert x.ndim == 3 and x.dim() == 3 and x.numel() == 24 and nerve.numel(x) == 24
+    assert x.element_size() == 4 and x.is_floating_point() and not nerve.ones(2, dtype=nerve.int64).is_floating_point()
+    assert x.device == "cpu" and x.cpu() is x
+    assert x.is_contiguous() and not x.transpose(0, 1).is_contiguous()
+    assert x.transpose(0, 1).contiguous().is_contiguous()
+    assert nerve.is_tensor(x) and not nerve.is_tensor(x.data)
+
+
+@pytest.mark.parametrize(
+    "conv", ["float", "double", "half", "long", "int", "bool"],
+)
+def test_dtype_conversion_methods_match_torch(conv):
+    x = np.array([-1.5, 0.0, 2.7], np.float32)
+    compare_with_torch(lambda lib, x: getattr(x, conv)(), x, grad=conv in ("float", "double"))
+
+
+def test_to_and_type():
+    x = nerve.tensor([1.0, 2.0])
+    assert x.to(nerve.float64).dtype == np.float64
+    assert x.to(dtype=nerve.int64).dtype == np.int64
+    assert x.to("cpu") is x and x.to(device="cpu") is x
+    assert x.to(nerve.ones(1, dtype=nerve.float64)).dtype == np.float64
+    assert x.type_as(nerve.tensor([1])).dtype == np.int64
+    assert x.type() == "float32" and x.type(nerve.float64).dtype == np.float64
+    with pytest.raises(ValueError, match="to: nerve runs on the CPU only, got device 'cuda'"):
+        x.to("cuda")
+    with pytest.raises(TypeError, match="to: unexpected arguments"):
+        x.to(memory_format=None)
+
+
+def test_pickle_round_trip():
+    x = nerve.tensor([[1.0, 2.0]], requires_grad=True)
+    y = pickle.loads(pickle.dumps(x))
+    np.testing.assert_array_equal(y.data, x.data)
+    assert y.requires_grad and y.dtype == np.float32 and y.grad_fn is None
+
+
+def test_tensors_hash_by_identity_and_compare_elementwise():
+    a, b = nerve.ones(2), nerve.ones(2)
+    assert len({a, b}) == 2
+    eq = a == b
+    assert isinstance(eq, nerve.Tensor) and eq.dtype == np.bool_ and eq.data.all()
+    assert (a != b).data.sum() == 0
+
+
+def test_numpy_array_on_the_left_defers_to_tensor():
+    x = nerve.tensor([1.0, 2.0], requires_grad=True)
+    y = np.array([3.0, 4.0], np.float32) * x
+    assert isinstance(y, nerve.Tensor) and y.requires_grad
+    z = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32) @ x
+    assert isinstance(z, nerve.Tensor)
+    np.testing.assert_array_equal(np.asarray(x), [1.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [lambda lib, x: x.new_zeros(2, 3), lambda lib, x: x.new_ones((2,)), lambda lib, x: x.new_full((2,), 3.5),
+     lambda lib, x: x.new_tensor([1, 2]), lambda lib, x: lib.zeros_like(x), lambda lib, x: lib.ones_like(x),
+     lambda lib, x: lib.full_like(x, 2.0), lambda lib, x: x.expand_as(lib.ones(2, 2)),
+     lambda lib, x: x.view_as(lib.ones(2, 1)), lambda lib, x: x.reshape_as(lib.ones(1, 2))],
+    ids=["new_zeros", "new_ones", "new_full", "new_tensor", "zeros_like", "ones_like", "full_like", "expand_as",
+         "view_as", "reshape_as"],
+)
+def test_new_and_like_helpers_match_torch(fn):
+    compare_with_torch(fn, np.array([1.0, 2.0], np.float64))
+
+
+def test_bitwise_and_logical_operators():
+    a = np.array([True, False, True])
+    b = np.array([True, True, False])
+    for fn in (lambda lib, a, b: a & b, lambda lib, a, b: a | b, lambda lib, a, b: a ^ b, lambda lib, a, b: ~a,
+               lambda lib, a, b: lib.logical_not(a), lambda lib, a, b: lib.logical_and(a, b)):
+        compare_with_torch(fn, a, b)
+    i = np.array([6, 3, 5])
+    for fn in (lambda lib, a, b: a & b, lambda lib, a, b: a | b, lambda lib, a, b: a ^ b, lambda lib, a, b: ~a):
+        compare_with_torch(fn, i, i[::-1].copy())
