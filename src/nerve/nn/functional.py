@@ -118,10 +118,10 @@ def _reduce(loss: Tensor, reduction: Reduction) -> Tensor:
 
 
 def _same_shape(input: Tensor, target: Any, op: str) -> Tensor:
-    if not isinstance(target, Tensor):
-        target = _wrap(np.asarray(target, dtype=input.data.dtype))
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if not isinstance(target, Tensor):
+        target = _wrap(np.asarray(target, dtype=input.data.dtype))
     if input.shape != target.shape:
         raise ValueError(
             f"{op}: input shape {tuple(input.shape)} and target shape {tuple(target.shape)} differ; "
@@ -236,6 +236,8 @@ def _soft_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None, re
                         label_smoothing: float) -> Tensor:
     dim = 0 if input.ndim == 1 else 1
     c = input.shape[dim]
+    if weight is not None and weight.shape != (c,):
+        raise ValueError(f"cross_entropy: weight must have shape ({c},), one per class, got {tuple(weight.shape)}")
     logp = log_softmax(input, dim)
     target = target.to(input.data.dtype)
     if label_smoothing:
@@ -261,6 +263,14 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore
     return _loss.NLLLoss.apply(input, target=t, weight=w, ignore_index=ignore_index, reduction=reduction)
 
 
+def _clamped_log(x: Tensor) -> Tensor:
+    """max(log(x), -100) for x in [0, 1] (PyTorch's BCE), with a finite gradient where x = 0."""
+    # NOTE: log(0) = -inf, and log's backward g / x gives 0 / 0 = nan there even though the clamp passes no
+    # gradient; taking the log of 1 on that branch makes its gradient exactly 0 (the clamp's derivative).
+    positive = x.data > 0
+    return clamp(where(positive, where(positive, x, 1.0).log(), -100.0), min=-100.0)
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: Reduction = "mean") -> Tensor:
     """-(t log p + (1 - t) log(1 - p)) for probabilities ``p``; logs are clamped at -100 (PyTorch)."""
@@ -272,7 +282,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             "binary_cross_entropy: input must be probabilities in [0, 1] (apply sigmoid first, or use "
             f"binary_cross_entropy_with_logits); got values in [{p.min()}, {p.max()}]"
         )
-    loss = -(target * clamp(input.log(), min=-100.0) + (1 - target) * clamp((1 - input).log(), min=-100.0))
+    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     if weight is not None:
         loss = loss * weight.to(input.data.dtype)
     return _reduce(loss, reduction)

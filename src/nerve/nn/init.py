@@ -68,6 +68,9 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Gene
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator: Generator | None = None) -> Tensor:
     """Fill with N(mean, std^2) truncated to [a, b] (redrawing values outside)."""
+    if not a < b:
+        # NOTE: redrawing would never end on an empty interval
+        raise ValueError(f"trunc_normal_: the bounds need a < b, got a={a}, b={b}")
     rng = resolve_generator(generator)
     values = rng.normal(mean, std, tensor.shape)
     bad = (values < a) | (values > b)

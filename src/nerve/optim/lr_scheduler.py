@@ -67,10 +67,12 @@ class LRScheduler:
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
+        """Every attribute but the optimizer and ``LambdaLR``'s functions (which do not serialise)."""
         return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(state_dict)
+        # NOTE: PyTorch's LambdaLR saves ``lr_lambdas`` as [None, ...] for plain functions; keep ours
+        self.__dict__.update({k: v for k, v in state_dict.items() if k not in ("optimizer", "lr_lambdas")})
 
 
 class LambdaLR(LRScheduler):
@@ -261,8 +263,9 @@ class OneCycleLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float], total_steps: int | None = None,
                  epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
                  anneal_strategy: Literal["cos", "linear"] = "cos", cycle_momentum: bool = True,
-                 base_momentum: float = 0.85, max_momentum: float = 0.95, div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False, last_epoch: int = -1) -> None:
+                 base_momentum: float | Sequence[float] = 0.85, max_momentum: float | Sequence[float] = 0.95,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: pass total_steps, or both epochs and steps_per_epoch")
@@ -285,7 +288,7 @@ class OneCycleLR(LRScheduler):
             self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                             (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
         groups = optimizer.param_groups
-        max_lrs = list(max_lr) if isinstance(max_lr, Sequence) else [max_lr] * len(groups)
+        max_lrs = _per_group(max_lr, len(groups), "max_lr")
         if last_epoch == -1:
             for group, m in zip(groups, max_lrs):
                 group["initial_lr"] = m / div_factor
@@ -296,14 +299,16 @@ class OneCycleLR(LRScheduler):
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
                 raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with momentum or betas")
             self.use_beta1 = "betas" in optimizer.defaults
+            max_momenta = _per_group(max_momentum, len(groups), "max_momentum")
+            base_momenta = _per_group(base_momentum, len(groups), "base_momentum")
             if last_epoch == -1:
-                for group in groups:
+                for group, top, base in zip(groups, max_momenta, base_momenta):
                     if self.use_beta1:
-                        group["betas"] = (max_momentum, *group["betas"][1:])
+                        group["betas"] = (top, *group["betas"][1:])
                     else:
-                        group["momentum"] = max_momentum
-                    group["max_momentum"] = max_momentum
-                    group["base_momentum"] = base_momentum
+                        group["momentum"] = top
+                    group["max_momentum"] = top
+                    group["base_momentum"] = base
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
@@ -332,6 +337,15 @@ class OneCycleLR(LRScheduler):
                 else:
                     group["momentum"] = momentum
         return lrs
+
+
+def _per_group(value: float | Sequence[float], n: int, name: str) -> list[float]:
+    """One value per parameter group: a scalar is repeated, a sequence must have one entry per group."""
+    if not isinstance(value, Sequence):
+        return [value] * n
+    if len(value) != n:
+        raise ValueError(f"OneCycleLR: expected {n} values of {name}, one per parameter group, got {len(value)}")
+    return list(value)
 
 
 class ReduceLROnPlateau:

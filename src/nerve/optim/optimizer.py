@@ -64,7 +64,7 @@ class _GroupBuffers:
 
     def state_arrays(self, name: str, fill: float) -> tuple[np.ndarray | None, list[np.ndarray]]:
         """The flat state buffer ``name`` (None without a flat layout) and its per-parameter views."""
-        if name not in self.state:
+        if name + "/views" not in self.state:  # NOTE: without a flat layout only the views are stored
             if self.flat is not None:
                 flat = np.full(self.flat.shape, fill, dtype=self.dtype)
                 self.state[name] = flat
@@ -199,7 +199,8 @@ class Optimizer:
                     entry["step"] = _wrap(np.asarray(float(buf.steps[i]), dtype=np.float32))
                 for n in dict.fromkeys(names):
                     entry[n] = _wrap(buf.state[n + "/views"][i])  # type: ignore[index]
-                out[p] = entry
+                if entry:  # stateless updates (SGD without momentum) leave no entry, as in PyTorch
+                    out[p] = entry
         return out
 
     def state_dict(self) -> dict[str, Any]:

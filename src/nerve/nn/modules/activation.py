@@ -131,6 +131,9 @@ class ReLU6(Hardtanh):
     def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0)
 
+    def extra_repr(self) -> str:
+        return ""  # the bounds are fixed, so PyTorch prints just ``ReLU6()``
+
 
 class Softmax(Module):
     """exp(x) / sum(exp(x)) along ``dim``: a probability distribution over classes.

@@ -71,10 +71,19 @@ class Sequential(Module):
         return self
 
     def insert(self, index: int, module: Module) -> Sequential:
+        _check_module(module, "Sequential.insert")
+        n = len(self)
+        if not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: index {index} is out of range for {n} modules")
         mods = list(self._modules.values())
         mods.insert(index, module)
         self.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(mods))
         return self
+
+
+def _check_module(module: Any, op: str) -> None:
+    if not isinstance(module, Module):
+        raise TypeError(f"{op}: expected a Module, got {type(module).__name__}")
 
 
 def _index(idx: int, n: int, owner: str) -> int:
@@ -124,6 +133,7 @@ class ModuleList(Module):
         return self
 
     def insert(self, index: int, module: Module) -> None:
+        _check_module(module, "ModuleList.insert")
         mods = list(self._modules.values())
         mods.insert(index, module)
         self.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(mods))
@@ -167,14 +177,17 @@ class ModuleDict(Module):
     def items(self) -> Iterable[tuple[str, Module]]:
         return self._modules.items()  # type: ignore[return-value]
 
-    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
-        pairs = modules.items() if isinstance(modules, Mapping) else modules
+    def update(self, modules: Mapping[str, Module] | ModuleDict | Iterable[tuple[str, Module]]) -> None:
+        pairs = modules.items() if isinstance(modules, Mapping | ModuleDict) else modules
         for key, m in pairs:
             self.add_module(key, m)
 
     def pop(self, key: str) -> Module:
         m = self._modules.pop(key)
         return m  # type: ignore[return-value]
+
+    def clear(self) -> None:
+        self._modules.clear()
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleDict has no forward(); index it in your module's forward")
@@ -191,6 +204,15 @@ class ParameterList(Module):
     def append(self, value: Parameter) -> ParameterList:
         self.register_parameter(str(len(self)), value if isinstance(value, Parameter) else Parameter(value))
         return self
+
+    def extend(self, values: Iterable[Parameter]) -> ParameterList:
+        for v in values:
+            self.append(v)
+        return self
+
+    def __setitem__(self, idx: int, value: Parameter) -> None:
+        key = str(_index(idx, len(self), "ParameterList"))
+        self.register_parameter(key, value if isinstance(value, Parameter) else Parameter(value))
 
     def __getitem__(self, idx: int) -> Parameter:
         return list(self._parameters.values())[_index(idx, len(self), "ParameterList")]  # type: ignore[return-value]

@@ -14,6 +14,7 @@ class Dropout(Module):
 
     Args:
         p: probability of zeroing an element (default 0.5).
+        inplace: accepted for PyTorch compatibility; nerve never modifies the input in place.
 
     Shape: any; output has the input's shape.
     """
@@ -23,9 +24,10 @@ class Dropout(Module):
         if not 0 <= p <= 1:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = p
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"

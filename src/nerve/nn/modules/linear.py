@@ -73,10 +73,19 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        name = f"Linear(in_features={self.in_features}, out_features={self.out_features})"
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: expected a Tensor input, got {type(x).__name__}")
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
-                f"Linear(in_features={self.in_features}, out_features={self.out_features}): input of shape "
-                f"{tuple(x.shape)} has last dim {x.shape[-1] if x.ndim else None}, expected {self.in_features}"
+                f"{name}: input of shape {tuple(x.shape)} has last dim {x.shape[-1] if x.ndim else None}, "
+                f"expected {self.in_features}"
+            )
+        if x.dtype != self.weight.dtype:
+            raise TypeError(
+                f"{name}: input of dtype {x.dtype} and shape {tuple(x.shape)}, but the weight of shape "
+                f"{tuple(self.weight.shape)} is {self.weight.dtype}; convert the input with "
+                f".to({self.weight.dtype}) or the layer with .to({x.dtype})"
             )
         return F.linear(x, self.weight, self.bias)
 

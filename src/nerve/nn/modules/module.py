@@ -85,7 +85,7 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() is called")
-            self._discard(name)
+            self._discard(name, keep="_parameters")
             params[name] = value
         elif params is not None and name in params:
             if value is not None:
@@ -97,7 +97,7 @@ class Module:
         elif isinstance(value, Module):
             if "_modules" not in d:
                 raise AttributeError("cannot assign modules before Module.__init__() is called")
-            self._discard(name)
+            self._discard(name, keep="_modules")
             d["_modules"][name] = value
         elif "_modules" in d and name in d["_modules"]:
             if value is not None:
@@ -112,11 +112,14 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _discard(self, name: str) -> None:
+    def _discard(self, name: str, keep: str) -> None:
+        """Unregister ``name`` everywhere but in ``keep``, where a rebinding must keep its position (the
+        state-dict order, and a ``Sequential``'s order of application)."""
         d = self.__dict__
         d.pop(name, None)
         for key in ("_parameters", "_buffers", "_modules"):
-            d[key].pop(name, None)
+            if key != keep:
+                d[key].pop(name, None)
         d["_non_persistent_buffers"].discard(name)
 
     def __getattr__(self, name: str) -> Any:
@@ -144,7 +147,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}")
         self._check_name(name, "parameter")
-        self._discard(name)
+        self._discard(name, keep="_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -152,7 +155,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: '{name}' must be a Tensor or None, got {type(tensor).__name__}")
         self._check_name(name, "buffer")
-        self._discard(name)
+        self._discard(name, keep="_buffers")
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -161,7 +164,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: '{name}' must be a Module or None, got {type(module).__name__}")
         self._check_name(name, "module")
-        self._discard(name)
+        self._discard(name, keep="_modules")
         self._modules[name] = module
 
     register_module = add_module
