@@ -14,7 +14,7 @@ from __future__ import annotations
 from nerve.tensor import Tensor
 
 # isort: split
-from nerve import _dtypes, autograd, data, nn, optim
+from nerve import _dtypes, autograd, data, datasets, io, nn, optim
 from nerve._dtypes import (
     float16,
     float32,

@@ -1,0 +1,75 @@
+"""PNG plots for run folders (matplotlib, imported lazily with the Agg backend; the ``[plot]`` extra)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_learning_curves(history: Mapping[str, Sequence[float]], path: str | Path) -> Path | None:
+    """Training vs validation curves of every metric, best validation epoch marked; None without matplotlib."""
+    plt = _pyplot()
+    if plt is None:
+        return None
+    names = [k for k in history if not k.startswith("val_") and k != "lr"]
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.6), squeeze=False)
+    best = None
+    if history.get("val_loss"):
+        best = int(np.nanargmin(history["val_loss"]))
+    for ax, name in zip(axes[0], names):
+        epochs = np.arange(1, len(history[name]) + 1)
+        ax.plot(epochs, history[name], marker="o", label=f"train {name}")
+        if f"val_{name}" in history:
+            ax.plot(epochs, history[f"val_{name}"], marker="o", label=f"validation {name}")
+        if best is not None:
+            ax.axvline(best + 1, color="gray", linestyle="--", linewidth=1, label=f"best epoch ({best + 1})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: str | Path,
+                          title: str = "confusion matrix (test set)") -> Path | None:
+    """Counts of true (rows) vs predicted (columns) classes; None without matplotlib."""
+    plt = _pyplot()
+    if plt is None:
+        return None
+    n = len(class_names)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.55 * n))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(n), class_names)
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
+                    color="white" if matrix[i, j] > threshold else "black")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
