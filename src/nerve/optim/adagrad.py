@@ -42,14 +42,17 @@ class Adagrad(Optimizer):
         return group["initial_accumulator_value"]
 
     def _update(self, group: dict[str, Any], param: np.ndarray, grad: np.ndarray,
-                state: dict[str, np.ndarray], step: int) -> None:
+                state: dict[str, np.ndarray], step: int, tmp: np.ndarray) -> None:
         if group["maximize"]:
             grad = -grad
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * param
         clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
         s = state["sum"]
-        s += grad * grad
-        std = np.sqrt(s)
-        std += group["eps"]
-        param -= clr * (grad / std)
+        np.multiply(grad, grad, out=tmp)
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += group["eps"]
+        np.divide(grad, tmp, out=tmp)
+        tmp *= clr
+        param -= tmp

@@ -48,7 +48,7 @@ class Adam(Optimizer):
         return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
 
     def _update(self, group: dict[str, Any], param: np.ndarray, grad: np.ndarray,
-                state: dict[str, np.ndarray], step: int) -> None:
+                state: dict[str, np.ndarray], step: int, tmp: np.ndarray) -> None:
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad
@@ -58,19 +58,23 @@ class Adam(Optimizer):
             else:
                 grad = grad + wd * param
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (grad - m) * (1 - beta1)  # m <- lerp(m, g, 1 - beta1)
-        v *= beta2
-        v += grad * grad * (1 - beta2)
+        np.subtract(grad, m, out=tmp)  # m <- lerp(m, g, 1 - beta1) = m + (1 - beta1)(g - m)
+        tmp *= 1 - beta1
+        m += tmp
+        v *= beta2  # v <- beta2 v + (1 - beta2) g^2
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1 - beta2
+        v += tmp
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
-        step_size = lr / (1 - beta1**step)
-        denom = np.sqrt(v)
-        denom /= math.sqrt(1 - beta2**step)
-        denom += eps
-        np.divide(m, denom, out=denom)
-        denom *= step_size
-        param -= denom
+        # lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), with sqrt(bc2) moved to the numerator: one pass fewer
+        bc2_sqrt = math.sqrt(1 - beta2**step)
+        np.sqrt(v, out=tmp)
+        tmp += eps * bc2_sqrt
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr * bc2_sqrt / (1 - beta1**step)
+        param -= tmp
 
 
 class AdamW(Adam):

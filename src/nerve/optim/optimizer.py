@@ -42,6 +42,8 @@ class _GroupBuffers:
                 view[...] = p.data
                 p.data = view
         self.views = [p.data for p in params]
+        # scratch space for the update rule's temporaries, so a step allocates nothing
+        self.scratch = np.empty_like(self.flat) if self.flat is not None else None
         self.state: dict[str, np.ndarray | list[np.ndarray]] = {}
         self.steps = np.zeros(len(params), dtype=np.int64)
 
@@ -144,8 +146,12 @@ class Optimizer:
         return 0.0
 
     def _update(self, group: dict[str, Any], param: np.ndarray, grad: np.ndarray,
-                state: dict[str, np.ndarray], step: int) -> None:
-        """Apply one update in place to ``param`` (and ``state``); ``step`` counts from 1."""
+                state: dict[str, np.ndarray], step: int, tmp: np.ndarray) -> None:
+        """Apply one update in place to ``param`` (and ``state``); ``step`` counts from 1.
+
+        ``tmp`` is scratch space of ``param``'s shape with undefined contents, for temporaries: writing
+        them there (``out=``) instead of allocating keeps a step of a large model fast.
+        """
         raise NotImplementedError
 
     # --------------------------------------------------------------------------------- the loop
@@ -174,14 +180,15 @@ class Optimizer:
                 np.concatenate([p.grad.data.reshape(-1) for p in params], out=buf.grad)
                 fill = {n: buf.state_arrays(n, self._initial_state(group, n))[0] for n in names}
                 steps += 1
-                self._update(group, buf.flat, buf.grad, fill, int(steps[0]))  # type: ignore[arg-type]
+                self._update(group, buf.flat, buf.grad, fill, int(steps[0]), buf.scratch)  # type: ignore[arg-type]
                 continue
             views = {n: buf.state_arrays(n, self._initial_state(group, n))[1] for n in names}
             for i, p in enumerate(params):
                 if p.grad is None:
                     continue
                 steps[i] += 1
-                self._update(group, p.data, p.grad.data, {n: v[i] for n, v in views.items()}, int(steps[i]))
+                tmp = buf._slice(buf.scratch, i) if buf.scratch is not None else np.empty_like(p.data)
+                self._update(group, p.data, p.grad.data, {n: v[i] for n, v in views.items()}, int(steps[i]), tmp)
         return loss
 
     # ------------------------------------------------------------------------------------ state

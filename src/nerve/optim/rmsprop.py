@@ -45,7 +45,7 @@ class RMSprop(Optimizer):
         return names
 
     def _update(self, group: dict[str, Any], param: np.ndarray, grad: np.ndarray,
-                state: dict[str, np.ndarray], step: int) -> None:
+                state: dict[str, np.ndarray], step: int, tmp: np.ndarray) -> None:
         lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad
@@ -53,18 +53,26 @@ class RMSprop(Optimizer):
             grad = grad + wd * param
         sq = state["square_avg"]
         sq *= alpha
-        sq += grad * grad * (1 - alpha)
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1 - alpha
+        sq += tmp
         if group["centered"]:
             ga = state["grad_avg"]
-            ga += (grad - ga) * (1 - alpha)
-            avg = np.sqrt(sq - ga * ga)
+            np.subtract(grad, ga, out=tmp)
+            tmp *= 1 - alpha
+            ga += tmp
+            np.multiply(ga, ga, out=tmp)
+            np.subtract(sq, tmp, out=tmp)
+            np.sqrt(tmp, out=tmp)
         else:
-            avg = np.sqrt(sq)
-        avg += eps
+            np.sqrt(sq, out=tmp)
+        tmp += eps
+        np.divide(grad, tmp, out=tmp)  # g / (sqrt(s) + eps)
         if group["momentum"] > 0:
             buf = state["momentum_buffer"]
             buf *= group["momentum"]
-            buf += grad / avg
-            param -= lr * buf
+            buf += tmp
+            np.multiply(buf, lr, out=tmp)
         else:
-            param -= lr * (grad / avg)
+            tmp *= lr
+        param -= tmp

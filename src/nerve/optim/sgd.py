@@ -48,7 +48,7 @@ class SGD(Optimizer):
         return ("momentum_buffer",) if group["momentum"] else ()
 
     def _update(self, group: dict[str, Any], param: np.ndarray, grad: np.ndarray,
-                state: dict[str, np.ndarray], step: int) -> None:
+                state: dict[str, np.ndarray], step: int, tmp: np.ndarray) -> None:
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad
@@ -60,6 +60,16 @@ class SGD(Optimizer):
                 buf[...] = grad
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * grad if group["dampening"] else grad
-            grad = grad + momentum * buf if group["nesterov"] else buf
-        param -= lr * grad
+                if group["dampening"]:
+                    np.multiply(grad, 1 - group["dampening"], out=tmp)
+                    buf += tmp
+                else:
+                    buf += grad
+            if group["nesterov"]:
+                np.multiply(buf, momentum, out=tmp)
+                tmp += grad
+                grad = tmp
+            else:
+                grad = buf
+        np.multiply(grad, lr, out=tmp)
+        param -= tmp
