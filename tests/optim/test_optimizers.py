@@ -412,4 +412,3 @@ def test_add_param_group_and_repr() -> None:
     np.testing.assert_allclose(b.data, -0.01)
     text = repr(opt)
     assert text.startswith("SGD (") and "Parameter Group 1" in text and "lr: 0.01" in text
-

@@ -54,7 +54,6 @@ class Linear(Function):
     """``y = x @ weight.T + bias`` for x of shape (*, in_features)."""
     fresh_grads = True  # every gradient is a new GEMM output (or its column sum)
 
-
     def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         out = x2 @ w.T
