@@ -102,11 +102,14 @@ def test_nan_loss_stops_training_with_a_clear_reason():
     assert not math.isfinite(history.history["loss"][0]) or history.history["loss"][0] > 1e3
 
 
-def test_scheduler_steps_per_epoch_and_lr_is_logged():
-    trainer = _trainer()
-    trainer.scheduler = nerve.optim.lr_scheduler.StepLR(trainer.optimizer, step_size=1, gamma=0.5)
+def test_scheduler_steps_per_epoch_and_the_lr_used_in_each_epoch_is_logged():
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = nerve.optim.Adam(model.parameters(), lr=0.05)
+    sched = nerve.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    trainer = Trainer(model, opt, nn.CrossEntropyLoss(), scheduler=sched, progress=False)
     history = trainer.fit(DataLoader(_blobs(n=32), batch_size=16), epochs=3)
-    assert history.history["lr"] == pytest.approx([0.025, 0.0125, 0.00625])
+    assert history.history["lr"] == pytest.approx([0.05, 0.025, 0.0125])
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.00625)
 
 
 def test_progress_bar_off_a_terminal_prints_one_line_per_epoch():

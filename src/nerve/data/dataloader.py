@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+import nerve.random as _random
 from nerve.data.dataset import Dataset
-from nerve.random import Generator, resolve_generator
+from nerve.random import Generator
 from nerve.tensor import Tensor, _to_array, _wrap
 
 
@@ -57,12 +59,17 @@ class DataLoader:
             raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}")
         if num_workers:
             raise ValueError("DataLoader: num_workers > 0 is not supported (batches are built in-process)")
+        if generator is not None and not isinstance(generator, Generator):
+            raise TypeError(f"DataLoader: generator must be a nerve.Generator, got {type(generator).__name__}")
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.collate_fn = collate_fn
         self.generator = generator
+        self._resume: tuple[Any, Any, int] | None = None  # set by load_state_dict, used by the next iter()
+        self._epoch_start_state: Any = None
+        self._yielded = 0
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -70,23 +77,65 @@ class DataLoader:
             return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def _order(self) -> np.ndarray:
-        n = len(self.dataset)
-        return resolve_generator(self.generator).permutation(n) if self.shuffle else np.arange(n)
+    def _generator(self) -> Generator:
+        return self.generator if self.generator is not None else _random.default_generator
 
     def __iter__(self) -> Iterator[Any]:
-        order = self._order()
+        # The order is drawn here, eagerly, so that a resumed trainer can restore the global RNG right after.
+        gen = self._generator()
+        skip = 0
+        if self._resume is not None:
+            start_state, after_state, skip = self._resume
+            self._resume = None
+            gen.set_state(start_state)
+        self._epoch_start_state = copy.deepcopy(gen.get_state())
+        n = len(self.dataset)
+        order = gen.np.permutation(n) if self.shuffle else np.arange(n)
+        if skip:
+            gen.set_state(after_state)
+        self._yielded = skip
+        return self._batches(order, skip)
+
+    def _batches(self, order: np.ndarray, skip: int) -> Iterator[Any]:
         if self.batch_size is None:
-            for i in order:
+            for i in order[skip:]:
+                self._yielded += 1
                 yield self.dataset[int(i)]
+            self._epoch_start_state = None
             return
         fast = self.collate_fn is None and hasattr(self.dataset, "get_batch")
         collate = self.collate_fn or default_collate
-        for start in range(0, len(order), self.batch_size):
+        for start in range(skip * self.batch_size, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             if self.drop_last and len(idx) < self.batch_size:
-                return
+                break
+            self._yielded += 1
             if fast:
                 yield self.dataset.get_batch(idx)  # type: ignore[attr-defined]
             else:
                 yield collate([self.dataset[int(i)] for i in idx])
+        self._epoch_start_state = None
+
+    # ------------------------------------------------------------------ resumable iteration
+    def state_dict(self) -> dict[str, Any]:
+        """Where the iteration stands, to resume it exactly (shuffle order included) after a restart.
+
+        Mid-epoch: the generator state the epoch's order was drawn from, the state now, and how many
+        batches were yielded. Between epochs: the state the next order will be drawn from.
+        """
+        gen = self._generator()
+        now = copy.deepcopy(gen.get_state())
+        if self._epoch_start_state is not None and self._yielded:
+            return {"order_rng": self._epoch_start_state, "rng": now, "batches_yielded": self._yielded}
+        return {"order_rng": now, "rng": now, "batches_yielded": 0}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore ``state_dict()``; the next ``iter()`` redraws the same order and skips the yielded batches."""
+        try:
+            order_rng, rng, k = state["order_rng"], state["rng"], int(state["batches_yielded"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"DataLoader.load_state_dict: malformed state ({e!r})") from None
+        if not 0 <= k <= len(self):
+            raise ValueError(f"DataLoader.load_state_dict: {k} batches yielded, but an epoch has {len(self)}")
+        self._generator().set_state(order_rng)
+        self._resume = (order_rng, rng, k) if k else None

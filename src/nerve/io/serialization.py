@@ -27,10 +27,15 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, truncated, corrupted or not a nerve/safetensors file."""
 
 
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    # not np.ascontiguousarray: it turns 0-d arrays (e.g. BatchNorm's num_batches_tracked) into shape (1,)
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
 def _digest(arrays: Mapping[str, np.ndarray]) -> str:
     h = hashlib.sha256()
     for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
+        a = _contiguous(arrays[name])
         h.update(name.encode())
         h.update(str(a.dtype).encode())
         h.update(str(a.shape).encode())
@@ -79,7 +84,7 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike[str],
         if not isinstance(k, str):
             raise TypeError(f"save: keys must be strings, got {type(k).__name__}")
         arr = v.data if isinstance(v, Tensor) else np.asarray(v)
-        arrays[k] = np.ascontiguousarray(arr)
+        arrays[k] = _contiguous(arr)
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
     meta[_CHECKSUM_KEY] = _digest(arrays)
     atomic_write_bytes(path, st_save(arrays, metadata=meta))

@@ -1,8 +1,20 @@
-"""Training: the fit loop, callbacks, metrics and run records."""
+"""Training: the fit loop, callbacks, metrics, checkpoints and run records."""
 
-from nerve.train.callbacks import Callback, CallbackList, History, ProgressBar, TerminateOnNaN
-from nerve.train.metrics import accuracy, confusion_matrix
-from nerve.train.trainer import Trainer
+from nerve.train.callbacks import (
+    Callback,
+    CallbackList,
+    EarlyStopping,
+    GradientClipping,
+    History,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ProgressBar,
+    TerminateOnNaN,
+)
+from nerve.train.checkpoint import load_checkpoint, save_checkpoint
+from nerve.train.metrics import accuracy, confusion_matrix, perplexity, top_k_accuracy
+from nerve.train.trainer import Trainer, make_loader
 
-__all__ = ["Callback", "CallbackList", "History", "ProgressBar", "TerminateOnNaN", "Trainer", "accuracy",
-           "confusion_matrix"]
+__all__ = ["Callback", "CallbackList", "EarlyStopping", "GradientClipping", "History", "LearningRateScheduler",
+           "ModelCheckpoint", "ProgressBar", "TerminateOnNaN", "Trainer", "accuracy", "confusion_matrix",
+           "load_checkpoint", "make_loader", "perplexity", "save_checkpoint", "top_k_accuracy"]

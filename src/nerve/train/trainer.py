@@ -3,32 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from nerve.autograd.grad_mode import no_grad
+from nerve.data import DataLoader, Dataset
 from nerve.nn.modules.module import Module
 from nerve.optim.optimizer import Optimizer
+from nerve.random import get_rng_state, set_rng_state
 from nerve.tensor import Tensor
 from nerve.train import metrics as _metrics
-from nerve.train.callbacks import Callback, CallbackList, History, Logs, ProgressBar, TerminateOnNaN
+from nerve.train.callbacks import (
+    Callback,
+    CallbackList,
+    GradientClipping,
+    History,
+    LearningRateScheduler,
+    Logs,
+    ProgressBar,
+    TerminateOnNaN,
+)
+from nerve.train.checkpoint import load_checkpoint, save_checkpoint
 
 
 class Trainer:
     """Train ``model`` with ``optimizer`` on ``loss_fn``, reporting ``metrics`` per epoch.
 
     Override ``train_step``/``eval_step`` for custom training (e.g. GANs); everything else (epochs,
-    averaging, validation, callbacks, LR scheduling) stays the same.
+    averaging, validation, callbacks, LR scheduling, checkpoints) stays the same.
 
     Args:
         model: the network; called as ``model(x)`` on the first element of each batch.
         optimizer: a ``nerve.optim`` optimizer over the model's parameters.
         loss_fn: ``loss_fn(output, target) -> scalar Tensor``.
-        metrics: names (``'accuracy'``, ``'mse'``, ``'mae'``) or functions ``f(output, target) -> float``.
+        metrics: names (``'accuracy'``, ``'top5_accuracy'``, ``'mse'``, ``'mae'``, ``'perplexity'``) or
+            functions ``f(output, target) -> float``.
         scheduler: an LR scheduler stepped every epoch (or every batch with ``scheduler_interval='step'``).
         callbacks: extra ``Callback`` objects (a NaN guard and ``History`` are always added).
         progress: show a progress bar (live on a terminal, one line per epoch otherwise).
+        grad_clip_norm: clip the global gradient norm to this value before each step.
+        grad_clip_value: clip every gradient element to ``[-v, v]`` before each step.
+
+    Gradient descent flavours (seed concept 5) are the batch size: pass a ``Dataset`` to ``fit`` with
+    ``batch_size='full'`` (batch gradient descent), ``1`` (stochastic) or ``n`` (mini-batch), or pass a
+    ``DataLoader`` built as you like.
 
     Example:
         >>> trainer = Trainer(model, nerve.optim.Adam(model.parameters()), nn.CrossEntropyLoss())
@@ -39,26 +59,38 @@ class Trainer:
     def __init__(self, model: Module, optimizer: Optimizer, loss_fn: Callable[[Any, Any], Tensor],
                  metrics: Sequence[str | _metrics.MetricFn] = (), scheduler: Any = None,
                  scheduler_interval: Literal["epoch", "step"] = "epoch", callbacks: Iterable[Callback] = (),
-                 progress: bool = True) -> None:
+                 progress: bool = True, grad_clip_norm: float | None = None,
+                 grad_clip_value: float | None = None) -> None:
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn
-        self.metrics = [_metrics.resolve(m) for m in metrics]
+        resolved = [_metrics.resolve(m) for m in metrics]
+        self.metrics = [(name, fn) for name, fn in resolved if fn is not None]
+        self.loss_metrics = [name for name, fn in resolved if fn is None]  # computed from the epoch's mean loss
         self.scheduler = scheduler
-        if scheduler_interval not in ("epoch", "step"):
-            raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
-        self.scheduler_interval = scheduler_interval
         self.history = History()
-        extra = list(callbacks)
         base: list[Callback] = [TerminateOnNaN(), self.history]
+        if scheduler is not None:
+            base.append(LearningRateScheduler(scheduler, interval=scheduler_interval))
+        if grad_clip_norm is not None or grad_clip_value is not None:
+            base.append(GradientClipping(max_norm=grad_clip_norm, clip_value=grad_clip_value))
+        extra = list(callbacks)
         if progress:
-            base.append(ProgressBar())
+            extra.append(ProgressBar())  # last, so its epoch line shows what the other callbacks decided
         self.callbacks = CallbackList(base + extra)
         self.callbacks.set_trainer(self)
         self.stop_training = False
         self.stop_reason: str | None = None
+        self.failed = False  # set when training stopped because it diverged (NaN/inf loss)
+        self.restored_epoch: int | None = None  # the epoch whose weights EarlyStopping restored
         self.epochs = 0
+        self.epoch = 0  # index of the epoch being (or next to be) trained
+        self.global_step = 0  # optimizer steps taken, over all epochs
         self.steps_per_epoch: int | None = None
+        self._epoch_totals: dict[str, float] = {}
+        self._epoch_lr: float | None = None
+        self._train_loader: Any = None
+        self._pending_loader_state: dict[str, Any] | None = None
 
     # -------------------------------------------------------------------------------- one step
     def train_step(self, batch: Sequence[Any]) -> Logs:
@@ -68,6 +100,7 @@ class Trainer:
         loss = self.loss_fn(output, y)
         self.optimizer.zero_grad()
         loss.backward()
+        self.callbacks.on_before_optimizer_step()
         self.optimizer.step()
         return self._logs(loss, output, y)
 
@@ -90,51 +123,94 @@ class Trainer:
         return logs
 
     # ------------------------------------------------------------------------------- the loop
-    def fit(self, train: Iterable[Any], epochs: int = 1, val: Iterable[Any] | None = None) -> History:
-        """Train for ``epochs`` passes over ``train``; evaluate on ``val`` after each epoch.
+    def fit(self, train: Iterable[Any] | Dataset, epochs: int = 1, val: Iterable[Any] | Dataset | None = None,
+            *, batch_size: int | str | None = 32, shuffle: bool = True) -> History:
+        """Train until ``epochs`` epochs are done; evaluate on ``val`` after each epoch.
+
+        After :meth:`load_checkpoint`, training continues from the checkpoint's epoch and step (the shuffle
+        order, RNG streams and partial-epoch averages included), so the result is the one an uninterrupted
+        run would have reached.
+
+        Args:
+            train: a ``DataLoader`` (or any iterable of batches), or a ``Dataset`` batched with ``batch_size``.
+            epochs: the total number of epochs (as Keras's ``epochs``; a resumed run counts the ones done).
+            val: validation batches (``DataLoader``, iterable or ``Dataset``).
+            batch_size: for a ``Dataset``: ``'full'`` (batch GD), ``1`` (stochastic) or n (mini-batch).
+            shuffle: for a ``Dataset``: reshuffle every epoch.
 
         Returns:
             The ``History``: per-epoch ``loss``, metrics and ``val_*`` values.
         """
-        if epochs < 1:
-            raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"Trainer.fit: epochs must be a positive integer, got {epochs!r}")
+        if isinstance(train, Dataset):
+            train = make_loader(train, batch_size, shuffle)
+        if isinstance(val, Dataset):
+            val = make_loader(val, batch_size if batch_size != 1 else 256, shuffle=False)
+        resuming = self._pending_loader_state is not None
+        if not resuming:
+            self.epoch = self.global_step = 0
+            self._epoch_totals = {}
+            self.history.reset()
         self.epochs = epochs
+        self._train_loader = train
         self.steps_per_epoch = len(train) if hasattr(train, "__len__") else None  # type: ignore[arg-type]
         self.stop_training = False
         self.stop_reason = None
+        self.failed = False
+        self.restored_epoch = None
         self.callbacks.on_train_begin()
         try:
-            for epoch in range(epochs):
-                self.model.train()
-                self.callbacks.on_epoch_begin(epoch)
-                totals: dict[str, float] = {}
-                for i, batch in enumerate(train):
-                    self.callbacks.on_train_batch_begin(i)
-                    logs = self.train_step(batch)
-                    _accumulate(totals, logs)
-                    if self.scheduler is not None and self.scheduler_interval == "step":
-                        self.scheduler.step()
-                    self.callbacks.on_train_batch_end(i, logs)
-                    if self.stop_training:
-                        break
-                epoch_logs = _average(totals)
-                if val is not None and not self.stop_training:
-                    epoch_logs.update({f"val_{k}": v for k, v in self.evaluate(val).items()})
-                if self.scheduler is not None and self.scheduler_interval == "epoch":
-                    if hasattr(self.scheduler, "best"):  # ReduceLROnPlateau needs the monitored metric
-                        self.scheduler.step(epoch_logs.get("val_loss", epoch_logs.get("loss")))
-                    else:
-                        self.scheduler.step()
-                epoch_logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
-                self.callbacks.on_epoch_end(epoch, epoch_logs)
-                if self.stop_training:
-                    break
+            while self.epoch < epochs and not self.stop_training:
+                self._run_epoch(train, val)
         finally:
             self.callbacks.on_train_end()
         return self.history
 
-    def evaluate(self, data: Iterable[Any]) -> Logs:
+    def _run_epoch(self, train: Any, val: Any) -> None:
+        self.model.train()
+        epoch = self.epoch
+        first_batch = 0
+        if self._pending_loader_state is not None:  # resuming: maybe mid-epoch
+            state, self._pending_loader_state = self._pending_loader_state, None
+            if hasattr(train, "load_state_dict"):
+                train.load_state_dict(state["loader"])
+            first_batch = int(state["loader"]["batches_yielded"])
+        else:
+            self._epoch_totals = {}
+        self.callbacks.on_epoch_begin(epoch)
+        if not first_batch:  # after on_epoch_begin, which may set it (Keras-style schedules)
+            self._epoch_lr = float(self.optimizer.param_groups[0]["lr"])
+        batches = iter(train)
+        if first_batch:
+            set_rng_state(self._resume_rng)  # the order is drawn; now continue the global stream where it was
+        for i, batch in enumerate(batches, start=first_batch):
+            self.callbacks.on_train_batch_begin(i)
+            logs = self.train_step(batch)
+            self.global_step += 1
+            _accumulate(self._epoch_totals, logs)
+            self.callbacks.on_train_batch_end(i, logs)
+            if self.stop_training:
+                break
+        epoch_logs = _average(self._epoch_totals)
+        self._add_loss_metrics(epoch_logs)
+        if val is not None and not self.failed:
+            epoch_logs.update({f"val_{k}": v for k, v in self.evaluate(val).items()})
+        epoch_logs["lr"] = self._epoch_lr if self._epoch_lr is not None else float(
+            self.optimizer.param_groups[0]["lr"])
+        self.epoch += 1  # before the callbacks: a checkpoint written at epoch end resumes at the next epoch
+        self._epoch_totals = {}
+        self.callbacks.on_epoch_end(epoch, epoch_logs)
+
+    def _add_loss_metrics(self, logs: Logs) -> None:
+        for name in self.loss_metrics:
+            if "loss" in logs:
+                logs[name] = _metrics.LOSS_METRICS[name](logs["loss"])
+
+    def evaluate(self, data: Iterable[Any] | Dataset, batch_size: int = 256) -> Logs:
         """Average loss and metrics over ``data`` in eval mode (restores the previous mode)."""
+        if isinstance(data, Dataset):
+            data = make_loader(data, batch_size, shuffle=False)
         was_training = self.model.training
         self.model.eval()
         self.callbacks.on_test_begin()
@@ -145,11 +221,14 @@ class Trainer:
         finally:
             self.model.train(was_training)
         logs = _average(totals)
+        self._add_loss_metrics(logs)
         self.callbacks.on_test_end(logs)
         return logs
 
-    def predict(self, data: Iterable[Any]) -> np.ndarray:
+    def predict(self, data: Iterable[Any] | Dataset, batch_size: int = 256) -> np.ndarray:
         """Model outputs for every batch of ``data`` (eval mode, no graph), concatenated."""
+        if isinstance(data, Dataset):
+            data = make_loader(data, batch_size, shuffle=False)
         was_training = self.model.training
         self.model.eval()
         outputs = []
@@ -161,6 +240,79 @@ class Trainer:
         finally:
             self.model.train(was_training)
         return np.concatenate(outputs)
+
+    # ------------------------------------------------------------------------- checkpoints
+    def state_dict(self, epoch_complete: bool = False) -> dict[str, Any]:
+        """Everything needed to continue training exactly: weights, optimizer, scheduler, counters,
+        partial-epoch averages, history, callback states and RNG streams."""
+        loader = self._train_loader
+        loader_state = loader.state_dict() if hasattr(loader, "state_dict") else {"batches_yielded": 0}
+        if epoch_complete:
+            loader_state = {**loader_state, "batches_yielded": 0}
+        callbacks = {}
+        for i, c in enumerate(self.callbacks.callbacks):
+            state = c.state_dict()
+            if state is not None:
+                callbacks[f"{i}:{type(c).__name__}"] = state
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "epoch_totals": dict(self._epoch_totals),
+            "epoch_lr": self._epoch_lr,
+            "history": {"epoch": list(self.history.epoch), "history": self.history.history},
+            "callbacks": callbacks,
+            "rng": {"global": get_rng_state(), "loader": loader_state},
+        }
+
+    def save_checkpoint(self, path: str | Path, config: dict[str, Any] | None = None,
+                        epoch_complete: bool = False) -> Path:
+        """Write a resumable checkpoint (``path.json`` + tensors, atomically); returns the sidecar path."""
+        state = self.state_dict(epoch_complete=epoch_complete)
+        if config is not None:
+            state["config"] = config
+        return save_checkpoint(path, state)
+
+    def load_checkpoint(self, path: str | Path, weights_only: bool = False) -> dict[str, Any]:
+        """Restore a checkpoint; the next ``fit`` continues where it was written. Returns the raw state.
+
+        The file is read and verified completely before anything is changed, so a corrupted checkpoint
+        raises ``CheckpointError`` and leaves the trainer as it was.
+        """
+        state = load_checkpoint(path)
+        self.model.load_state_dict(state["model"])
+        if weights_only:
+            return state
+        self.optimizer.load_state_dict(state["optimizer"])
+        saved_callbacks = state.get("callbacks", {})
+        for i, c in enumerate(self.callbacks.callbacks):
+            key = f"{i}:{type(c).__name__}"
+            if key in saved_callbacks:
+                c.load_state_dict(saved_callbacks[key])
+        self.epoch = int(state["epoch"])
+        self.global_step = int(state["global_step"])
+        self._epoch_totals = dict(state["epoch_totals"])
+        self._epoch_lr = state["epoch_lr"]
+        self.history.epoch = list(state["history"]["epoch"])
+        self.history.history = {k: list(v) for k, v in state["history"]["history"].items()}
+        self._resume_rng = state["rng"]["global"]
+        set_rng_state(self._resume_rng)
+        self._pending_loader_state = {"loader": state["rng"]["loader"]}
+        return state
+
+
+def make_loader(dataset: Dataset, batch_size: int | str | None, shuffle: bool = True) -> DataLoader:
+    """A DataLoader for one of the three flavours of gradient descent.
+
+    ``batch_size='full'`` (or ``None``): batch gradient descent, one step per epoch on every sample;
+    ``1``: stochastic gradient descent; ``n``: mini-batch gradient descent.
+    """
+    if batch_size is None or batch_size == "full":
+        return DataLoader(dataset, batch_size=len(dataset), shuffle=False)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or 'full', got {batch_size!r}")
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
 
 
 def _batch_size(output: Any) -> int:
