@@ -23,7 +23,7 @@ def test_nerve_train_default_reaches_98_percent_on_mnist(tmp_path, capsys):
 
 
 @pytest.mark.download
-def test_one_epoch_run_writes_a_loadable_model(tmp_path):
+def test_one_epoch_run_writes_a_loadable_model_and_is_listed(tmp_path, capsys):
     import numpy as np
 
     import nerve
@@ -32,31 +32,50 @@ def test_one_epoch_run_writes_a_loadable_model(tmp_path):
     from nerve.train.recipes import RECIPES
 
     assert main(["train", "mlp-mnist", "--epochs", "1", "--runs-dir", str(tmp_path), "--no-progress"]) == 0
-    (run,) = list(tmp_path.iterdir())
-    config = dict(RECIPES["mlp-mnist"].defaults, epochs=1)
-    model = RECIPES["mlp-mnist"].build(config).model
+    (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    recipe = RECIPES["mlp-mnist"]
+    model = recipe.model(dict(recipe.defaults), json.loads((run / "data.json").read_text()))
     model.load_state_dict(load(run / "model.safetensors"))
     model.eval()
     x, y = MNIST(train=False).get_batch(np.arange(1000))
     with nerve.no_grad():
         accuracy = float((model(x).argmax(1) == y).float().mean().item())
     assert accuracy > 0.9
+    for name in ("report.html", "checkpoints/last.json", "checkpoints/best.json", "data.json"):
+        assert (run / name).is_file(), name
+    capsys.readouterr()
+    assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
+    listing = capsys.readouterr().out
+    assert run.name in listing and "finished" in listing
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["train", "no-such-recipe"], "unknown recipe 'no-such-recipe'; available: mlp-mnist"),
-        (["train", "--lr", "-1"], "--lr must be positive, got -1.0"),
-        (["train", "--epochs", "0"], "--epochs must be at least 1, got 0"),
-        (["train", "--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+        (["train", "no-such-recipe"], "unknown recipe 'no-such-recipe'; available: mlp, mlp-mnist"),
+        (["train", "mlp-mnst"], "unknown recipe 'mlp-mnst' (did you mean 'mlp-mnist'?); available: mlp, mlp-mnist"),
+        (["train", "--lr", "-1"], "command line: lr = -1.0 is out of range, expected a positive number"),
+        (["train", "--epochs", "0"], "command line: epochs = 0 is out of range, expected a positive integer"),
+        (["train", "--batch-size", "0"], "command line: batch_size = 0 is out of range, expected a positive "
+                                         "integer or 'full'"),
+        (["train", "--lr", "abc"], "argument --lr: invalid float value: 'abc' (see `nerve train --help`)"),
+        (["train", "--set", "hiden=[10]"], "command line: unknown key 'hiden' for recipe 'mlp-mnist'; did you "
+                                           "mean 'hidden'?"),
+        (["train", "--set", "dropout=1.5"], "command line: dropout = 1.5 is out of range, expected a probability "
+                                            "in [0, 1)"),
+        (["train", "--set", "hidden=64"], "command line: hidden = 64 is int, expected a list"),
+        (["train", "mlp"], "recipe 'mlp' needs 'data': set it in a config file or with --data ..."),
+        (["train", "missing.toml"], "config file not found: missing.toml"),
+        (["evaluate", "nope"], "no run 'nope': it is not a run folder and there is no runs folder"),
+        (["frobnicate"], "argument command: invalid choice: 'frobnicate'"),
     ],
 )
-def test_bad_input_exits_nonzero_with_one_line(argv, message, capsys, tmp_path):
-    assert main([*argv, "--runs-dir", str(tmp_path)]) == 2
+def test_bad_input_exits_nonzero_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, *(["--runs-dir", str(tmp_path / "runs")] if argv[0] in ("train", "evaluate") else [])]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"nerve: error: {message}"]
-    assert not list(tmp_path.iterdir())  # nothing half-written
+    assert len(err) == 1 and err[0].startswith(f"nerve: error: {message}"), err
+    assert not (tmp_path / "runs").exists()  # nothing half-written
 
 
 def test_recipes_lists_the_default(capsys):
