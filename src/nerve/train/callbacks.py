@@ -11,6 +11,7 @@ resume (early-stopping patience, best score so far) implements ``state_dict``/``
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Iterable
@@ -127,8 +128,13 @@ class ProgressBar(Callback):
             from tqdm.auto import tqdm
 
             total = self.trainer.steps_per_epoch
+            try:  # a pseudo-terminal may report 0 columns, in which tqdm would draw nothing at all
+                width = os.get_terminal_size(self.file.fileno()).columns
+            except (OSError, AttributeError, ValueError):
+                width = 0
             self.bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{self.trainer.epochs}", file=self.file,
-                            leave=True, dynamic_ncols=True, unit="step")
+                            leave=True, dynamic_ncols=width > 0, ncols=None if width > 0 else 120,
+                            nrows=None if width > 0 else 24, unit="step")
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         self.seen += int((logs or {}).get("size", 0))
@@ -143,7 +149,10 @@ class ProgressBar(Callback):
         elapsed = time.perf_counter() - self.start
         summary = f"{_fmt(logs or {})}  ({elapsed:.1f}s, {self.seen / max(elapsed, 1e-9):,.0f} samples/s)"
         if self.bar is not None:
-            self.bar.set_postfix_str(summary, refresh=True)
+            # validation first: if the terminal is narrow, tqdm cuts the end of the line, and the training
+            # numbers were on screen during the epoch already
+            shown = dict(sorted((logs or {}).items(), key=lambda kv: not kv[0].startswith("val_")))
+            self.bar.set_postfix_str(_fmt({k: v for k, v in shown.items() if k != "lr"}), refresh=True)
             self.bar.close()
             self.bar = None
         else:

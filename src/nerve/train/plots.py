@@ -26,6 +26,8 @@ def plot_learning_curves(history: Mapping[str, Sequence[float]], path: str | Pat
     if plt is None:
         return None
     names = [k for k in history if not k.startswith("val_") and k != "lr"]
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.6), squeeze=False)
     best = None
     if history.get("val_loss"):
@@ -38,6 +40,7 @@ def plot_learning_curves(history: Mapping[str, Sequence[float]], path: str | Pat
         if best is not None:
             ax.axvline(best + 1, color="gray", linestyle="--", linewidth=1, label=f"best epoch ({best + 1})")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.5
         ax.set_ylabel(name)
         ax.set_title(name)
         ax.grid(alpha=0.3)
