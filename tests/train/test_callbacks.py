@@ -220,3 +220,17 @@ def test_regression_metrics_do_not_broadcast_n_by_one_against_n():
     out = np.array([[1.0], [2.0], [3.0]])
     target = np.array([1.0, 2.0, 5.0])
     assert mse(out, target) == pytest.approx(4 / 3) and mae(out, target) == pytest.approx(2 / 3)
+
+
+def test_keras_style_fit_in_one_call():
+    from nerve.train import fit
+
+    nerve.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    history = fit(model, _blobs(), epochs=5, lr=0.02, metrics=["accuracy"], val=_blobs(60, seed=1),
+                  batch_size=16, progress=False)
+    assert history.history["val_accuracy"][-1] > 0.9 and history.trainer.global_step == 5 * 8
+    with pytest.raises(ValueError, match="fit: unknown optimizer 'adamm'"):
+        fit(model, _blobs(), optimizer="adamm")
+    with pytest.raises(ValueError, match="fit: unknown loss 'xent'"):
+        fit(model, _blobs(), loss="xent")

@@ -331,3 +331,40 @@ def _accumulate(totals: dict[str, float], logs: Logs) -> None:
 def _average(totals: dict[str, float]) -> Logs:
     n = totals.get("size", 0.0) or 1.0
     return {k: v / n for k, v in totals.items() if k != "size"}
+
+
+_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+_LOSSES = {"cross_entropy": "CrossEntropyLoss", "mse": "MSELoss", "l1": "L1Loss", "huber": "HuberLoss",
+           "bce": "BCELoss", "bce_with_logits": "BCEWithLogitsLoss", "nll": "NLLLoss"}
+
+
+def fit(model: Module, train: Iterable[Any] | Dataset, *, epochs: int = 1, loss: str | Callable[[Any, Any], Tensor]
+        = "cross_entropy", optimizer: str | Optimizer = "adam", lr: float = 1e-3,
+        metrics: Sequence[str | _metrics.MetricFn] = (), val: Iterable[Any] | Dataset | None = None,
+        batch_size: int | str | None = 32, callbacks: Iterable[Callback] = (), progress: bool = True,
+        **trainer_kwargs: Any) -> History:
+    """Keras-style one call: train ``model`` and return its ``History`` (``history.trainer`` is the Trainer).
+
+    Args:
+        loss: a name (``'cross_entropy'``, ``'mse'``, ``'l1'``, ``'huber'``, ``'bce'``, ``'bce_with_logits'``,
+            ``'nll'``) or a function ``loss(output, target)``.
+        optimizer: a name (``'adam'``, ``'adamw'``, ``'sgd'``, ``'rmsprop'``, ``'adagrad'``) built with ``lr``,
+            or an optimizer instance.
+        trainer_kwargs: passed on to :class:`Trainer` (``scheduler``, ``grad_clip_norm``, ...).
+
+    Example:
+        >>> history = nerve.train.fit(model, TensorDataset(X, y), epochs=10, metrics=["accuracy"])
+    """
+    from nerve import nn, optim
+
+    if isinstance(optimizer, str):
+        if optimizer.lower() not in _OPTIMIZERS:
+            raise ValueError(f"fit: unknown optimizer {optimizer!r}; choose from {sorted(_OPTIMIZERS)}")
+        optimizer = getattr(optim, _OPTIMIZERS[optimizer.lower()])(model.parameters(), lr=lr)
+    if isinstance(loss, str):
+        if loss not in _LOSSES:
+            raise ValueError(f"fit: unknown loss {loss!r}; choose from {sorted(_LOSSES)} or pass a function")
+        loss = getattr(nn, _LOSSES[loss])()
+    trainer = Trainer(model, optimizer, loss, metrics=metrics, callbacks=callbacks, progress=progress,
+                      **trainer_kwargs)
+    return trainer.fit(train, epochs=epochs, val=val, batch_size=batch_size)
