@@ -12,7 +12,7 @@ def test_nerve_train_default_reaches_98_percent_on_mnist(tmp_path, capsys):
     assert main(["train", "--runs-dir", str(tmp_path), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "test accuracy:" in out
-    (run,) = list(tmp_path.iterdir())
+    (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]  # beside runs.db
     results = json.loads((run / "results.json").read_text())
     assert results["epochs"] == 10
     assert results["test"]["accuracy"] >= 0.98, results
