@@ -164,8 +164,10 @@ def _read_inputs(path: Path, info: dict[str, Any]) -> np.ndarray:
     if suffix == ".npy":
         return np.load(path, allow_pickle=False)
     if suffix == ".npz":
+        from nerve.data.files import X_KEYS
+
         with np.load(path, allow_pickle=False) as archive:
-            for key in ("X", "x", "inputs", "features"):
+            for key in X_KEYS:  # the names read_npz accepts for inputs
                 if key in archive:
                     return archive[key]
             raise CLIError(f"{path}: no array named X (found: {', '.join(archive.files)})")
