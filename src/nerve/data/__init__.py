@@ -1,5 +1,6 @@
 """Datasets and mini-batch loading (``nerve.data.DataLoader``)."""
 
+from nerve.data import transforms
 from nerve.data.dataloader import DataLoader, default_collate
 from nerve.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from nerve.data.files import ImageFolder, encode_targets, read_csv, read_npz
@@ -16,4 +17,5 @@ __all__ = [
     "random_split",
     "read_csv",
     "read_npz",
+    "transforms",
 ]

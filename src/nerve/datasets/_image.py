@@ -22,6 +22,9 @@ class ImageClassification(Dataset):
     Samples are scaled to float32 in [0, 1] one at a time or one batch at a time, so the whole set is never
     held as floats (MNIST would take 188 MB instead of 47 MB).
 
+    A ``transform`` with ``batched = True`` (``nerve.data.transforms``) augments a whole batch at once in
+    ``get_batch``; any other callable is called per sample.
+
     Shape:
         - ``self[i]``: ``(Tensor (1, H, W) float32, int)``, then ``transform``/``target_transform``.
         - ``get_batch(indices)``: ``(Tensor (B, 1, H, W) float32, Tensor (B,) int64)``.
@@ -52,12 +55,22 @@ class ImageClassification(Dataset):
         return image, target
 
     def get_batch(self, indices: np.ndarray) -> Any:
-        """Samples ``indices`` collated into one batch, in one vectorised step when there are no transforms."""
-        if self.transform is not None or self.target_transform is not None:
-            # Transforms are per-sample callables: apply them one by one, then stack as the DataLoader would.
+        """Samples ``indices`` collated into one batch.
+
+        Vectorised when ``transform`` is ``None`` or batch-capable (``transform.batched``, as nerve's
+        ``nerve.data.transforms`` and a ``Compose`` of them): it is then applied once to the whole (B, 1, H, W)
+        float batch, drawing its random parameters per sample. Any other callable is applied sample by sample.
+        """
+        if self.transform is not None and not getattr(self.transform, "batched", False):
+            # Per-sample callables: apply them one by one, then stack as the DataLoader would.
             return default_collate([self[int(i)] for i in indices])
         indices = np.asarray(indices, dtype=np.int64)
-        return _wrap(self._to_float(self.data[indices])), _wrap(self.targets[indices])
+        images: Any = _wrap(self._to_float(self.data[indices]))
+        if self.transform is not None:
+            images = self.transform(images)
+        if self.target_transform is None:
+            return images, _wrap(self.targets[indices])
+        return images, default_collate([self.target_transform(int(t)) for t in self.targets[indices]])
 
     def __len__(self) -> int:
         return len(self.data)
