@@ -4,16 +4,20 @@ from nerve.nn import functional, init, utils
 from nerve.nn.modules import (
     ELU,
     GELU,
+    BatchNorm1d,
+    BatchNorm2d,
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     Dropout,
     Flatten,
+    GroupNorm,
     Hardtanh,
     HuberLoss,
     Identity,
     IncompatibleKeys,
     L1Loss,
+    LayerNorm,
     LeakyReLU,
     Linear,
     LogSoftmax,
@@ -38,6 +42,7 @@ from nerve.nn.modules import (
 from nerve.nn.parameter import Parameter
 
 __all__ = [
+    "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm",
     "ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten", "Hardtanh",
     "HuberLoss", "Identity", "IncompatibleKeys", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss",
     "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ParameterList", "ReLU", "ReLU6",

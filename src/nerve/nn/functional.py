@@ -26,11 +26,13 @@ from nerve.ops.activation import (
 )
 from nerve.ops.elementwise import clamp, where
 from nerve.ops.linalg import linear
+from nerve.ops.norm import batch_norm, group_norm, layer_norm
 from nerve.ops.shape import pad
 from nerve.random import Generator, resolve_generator
 from nerve.tensor import Tensor, _wrap
 
 __all__ = [
+    "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "check_reduction",
@@ -39,9 +41,11 @@ __all__ = [
     "elu",
     "erf",
     "gelu",
+    "group_norm",
     "hardtanh",
     "huber_loss",
     "l1_loss",
+    "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",

@@ -28,8 +28,10 @@ from nerve.nn.modules.loss import (
     SmoothL1Loss,
 )
 from nerve.nn.modules.module import IncompatibleKeys, Module, StateDictError
+from nerve.nn.modules.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 
 __all__ = [
+    "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm",
     "ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten", "Hardtanh",
     "HuberLoss", "Identity", "IncompatibleKeys", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss",
     "Module", "ModuleDict", "ModuleList", "NLLLoss", "ParameterList", "ReLU", "ReLU6", "Sequential", "SiLU",
