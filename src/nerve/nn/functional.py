@@ -24,14 +24,28 @@ from nerve.ops.activation import (
     softplus,
     tanh,
 )
+from nerve.ops.conv import conv1d, conv2d, conv_transpose2d
 from nerve.ops.elementwise import clamp, where
-from nerve.ops.linalg import linear
+from nerve.ops.linalg import linear, matmul
 from nerve.ops.norm import batch_norm, group_norm, layer_norm
+from nerve.ops.pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from nerve.ops.shape import pad
 from nerve.random import Generator, resolve_generator
 from nerve.tensor import Tensor, _wrap
 
 __all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "conv1d",
+    "conv2d",
+    "conv_transpose2d",
+    "dropout1d",
+    "dropout2d",
+    "interpolate",
+    "max_pool1d",
+    "max_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -86,6 +100,150 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Generat
     keep = resolve_generator(generator).random(x.shape) >= p
     scale = x.data.dtype.type(1.0 / (1.0 - p))
     return x * _wrap(keep * scale)
+
+
+def _channel_dropout(x: Tensor, p: float, training: bool, spatial: int, op: str,
+                     generator: Generator | None) -> Tensor:
+    """Drop whole channels: one keep/drop draw per (sample, channel), shared by all its positions."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"{op}: p must be in [0, 1], got {p}")
+    if x.ndim not in (spatial + 1, spatial + 2):
+        raise ValueError(f"{op}: expected a {spatial + 2}-D (batched) or {spatial + 1}-D (unbatched) input, "
+                         f"got shape {tuple(x.shape)}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0.0
+    mask_shape = tuple(x.shape[: x.ndim - spatial]) + (1,) * spatial
+    keep = resolve_generator(generator).random(mask_shape) >= p
+    return x * _wrap(keep * x.data.dtype.type(1.0 / (1.0 - p)))
+
+
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, generator: Generator | None = None) -> Tensor:
+    """Zero entire feature maps of (N, C, H, W) with probability ``p`` (neighbouring pixels are correlated,
+    so element-wise dropout would barely regularise a conv layer); survivors scale by 1/(1-p)."""
+    return _channel_dropout(x, p, training, 2, "dropout2d", generator)
+
+
+def dropout1d(x: Tensor, p: float = 0.5, training: bool = True, generator: Generator | None = None) -> Tensor:
+    """Zero entire channels of (N, C, L) with probability ``p``; survivors scale by 1/(1-p)."""
+    return _channel_dropout(x, p, training, 1, "dropout1d", generator)
+
+
+def _adaptive_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
+    """(out, size) averaging matrix: row i averages input [floor(i·n/out), ceil((i+1)·n/out)), PyTorch's bins."""
+    matrix = np.zeros((out, size), dtype=dtype)
+    for i in range(out):
+        start, end = (i * size) // out, -((-(i + 1) * size) // out)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+def _output_size(output_size: Any, x: Tensor, spatial: int, op: str) -> tuple[int, ...]:
+    sizes = (output_size,) * spatial if isinstance(output_size, int | np.integer) or output_size is None \
+        else tuple(output_size)
+    if len(sizes) != spatial:
+        raise ValueError(f"{op}: output_size must be an int or {spatial} ints, got {output_size!r}")
+    # None keeps the input's size along that dim, as in PyTorch
+    sizes = tuple(int(x.shape[x.ndim - spatial + i]) if s is None else int(s) for i, s in enumerate(sizes))
+    if any(s < 1 for s in sizes):
+        raise ValueError(f"{op}: output_size must be positive, got {output_size!r}")
+    return sizes
+
+
+def _separable(x: Tensor, matrices: list[np.ndarray]) -> Tensor:
+    """Apply a (out, in) matrix along each trailing spatial dim: y = A_h @ x @ A_wᵀ (a linear map, so its
+    gradient comes from matmul's)."""
+    if len(matrices) == 2:
+        x = matmul(_wrap(matrices[0]), x)
+    return matmul(x, _wrap(np.ascontiguousarray(matrices[-1].T)))
+
+
+def _spatial_input(x: Tensor, spatial: int, op: str) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor input, got {type(x).__name__}")
+    if x.ndim not in (spatial + 1, spatial + 2) or x.data.dtype.kind != "f":
+        layout = "N, C, L" if spatial == 1 else "N, C, H, W"
+        raise ValueError(f"{op}: expected a floating ({layout}) input, got shape {tuple(x.shape)} ({x.data.dtype})")
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:
+    """Average over PyTorch's adaptive bins so the output is exactly ``output_size``; (N, C, H, W) → (N, C, oh, ow)."""
+    _spatial_input(x, 2, "adaptive_avg_pool2d")
+    oh, ow = _output_size(output_size, x, 2, "adaptive_avg_pool2d")
+    h, w = x.shape[-2:]
+    if (oh, ow) == (1, 1):  # global average pooling: the common case, a plain mean
+        return x.mean(dim=(-2, -1), keepdim=True)
+    dt = x.data.dtype
+    return _separable(x, [_adaptive_matrix(h, oh, dt), _adaptive_matrix(w, ow, dt)])
+
+
+def adaptive_avg_pool1d(x: Tensor, output_size: int) -> Tensor:
+    """(N, C, L) → (N, C, output_size) by averaging adaptive bins."""
+    _spatial_input(x, 1, "adaptive_avg_pool1d")
+    (o,) = _output_size(output_size, x, 1, "adaptive_avg_pool1d")
+    return _separable(x, [_adaptive_matrix(x.shape[-1], o, x.data.dtype)])
+
+
+def _interpolation_matrix(size: int, out: int, mode: str, align_corners: bool, scale: float | None,
+                          dtype: np.dtype) -> np.ndarray:
+    """(out, size) resampling matrix; ``scale`` is 1/scale_factor when the caller gave one (PyTorch uses it
+    as given rather than recomputing size/out)."""
+    matrix = np.zeros((out, size), dtype=np.float64)
+    rows = np.arange(out)
+    ratio = scale if scale is not None else size / out
+    if mode == "nearest":
+        src = np.minimum(np.floor(rows * ratio).astype(np.int64), size - 1)
+        matrix[rows, src] = 1.0
+        return matrix.astype(dtype)
+    if align_corners:
+        src = rows * ((size - 1) / (out - 1)) if out > 1 else np.zeros(out)
+    else:
+        src = np.maximum((rows + 0.5) * ratio - 0.5, 0.0)
+    low = np.minimum(np.floor(src).astype(np.int64), size - 1)
+    high = np.minimum(low + 1, size - 1)
+    frac = src - low
+    np.add.at(matrix, (rows, low), 1.0 - frac)  # low == high at the border: both weights land on one pixel
+    np.add.at(matrix, (rows, high), frac)
+    return matrix.astype(dtype)
+
+
+def interpolate(x: Tensor, size: int | tuple[int, ...] | None = None, scale_factor: float | tuple[float, ...] | None
+                = None, mode: str = "nearest", align_corners: bool | None = None) -> Tensor:
+    """Resize (N, C, L) or (N, C, H, W) by ``size`` or ``scale_factor``.
+
+    Modes: ``'nearest'``, ``'linear'`` (3-D input) and ``'bilinear'`` (4-D input), with PyTorch's
+    ``align_corners`` convention (default False: pixel centres, not corners, are aligned).
+    """
+    spatial = x.ndim - 2 if isinstance(x, Tensor) else 0
+    if mode not in ("nearest", "linear", "bilinear"):
+        raise ValueError(f"interpolate: mode must be 'nearest', 'linear' or 'bilinear', got {mode!r}")
+    if spatial not in (1, 2) or x.data.dtype.kind != "f":
+        raise ValueError(f"interpolate: expected a floating (N, C, L) or (N, C, H, W) input, got "
+                         f"{getattr(x, 'shape', type(x).__name__)}")
+    if (mode == "linear" and spatial != 1) or (mode == "bilinear" and spatial != 2):
+        raise ValueError(f"interpolate: mode {mode!r} needs a {3 if mode == 'linear' else 4}-D input, "
+                         f"got shape {tuple(x.shape)}")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("interpolate: align_corners only applies to 'linear' and 'bilinear' modes")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    in_sizes = tuple(x.shape[2:])
+    if size is not None:
+        out = (size,) * spatial if isinstance(size, int | np.integer) else tuple(size)
+        scales: tuple[float | None, ...] = (None,) * spatial
+    else:
+        factors = (scale_factor,) * spatial if isinstance(scale_factor, int | float) else tuple(scale_factor)
+        if len(factors) != spatial or any(f <= 0 for f in factors):
+            raise ValueError(f"interpolate: scale_factor must be positive, one per spatial dim, got {scale_factor!r}")
+        out = tuple(int(np.floor(n * f)) for n, f in zip(in_sizes, factors))
+        scales = tuple(1.0 / f for f in factors)
+    if len(out) != spatial or any(int(o) < 1 for o in out):
+        raise ValueError(f"interpolate: output size must be {spatial} positive ints, got {out}")
+    kind = "nearest" if mode == "nearest" else "linear"
+    mats = [_interpolation_matrix(n, int(o), kind, bool(align_corners), s, x.data.dtype)
+            for n, o, s in zip(in_sizes, out, scales)]
+    return _separable(x, mats)
 
 
 def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:

@@ -15,7 +15,8 @@ from nerve.nn.modules.activation import (
     Tanh,
 )
 from nerve.nn.modules.container import ModuleDict, ModuleList, ParameterList, Sequential
-from nerve.nn.modules.dropout import Dropout
+from nerve.nn.modules.conv import Conv1d, Conv2d, ConvTranspose2d
+from nerve.nn.modules.dropout import Dropout, Dropout1d, Dropout2d
 from nerve.nn.modules.linear import Flatten, Identity, Linear, Unflatten
 from nerve.nn.modules.loss import (
     BCELoss,
@@ -29,9 +30,20 @@ from nerve.nn.modules.loss import (
 )
 from nerve.nn.modules.module import IncompatibleKeys, Module, StateDictError
 from nerve.nn.modules.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from nerve.nn.modules.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+from nerve.nn.modules.upsampling import Upsample
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "ConvTranspose2d",
+    "Dropout1d", "Dropout2d", "MaxPool1d", "MaxPool2d", "Upsample",
     "ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten", "Hardtanh",
     "HuberLoss", "Identity", "IncompatibleKeys", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss",
     "Module", "ModuleDict", "ModuleList", "NLLLoss", "ParameterList", "ReLU", "ReLU6", "Sequential", "SiLU",

@@ -1,0 +1,533 @@
+"""Convolution primitives: ``Conv2d`` and ``ConvTranspose2d`` over NCHW arrays (1-D convs are H = 1).
+
+Both are fused primitives because composing them from slicing and matmul would build k·k graph nodes per
+layer. They share two array helpers:
+
+* ``im2col`` lays every receptive field out as a column, so a convolution is one batched GEMM,
+  ``out[n] = W (O, C·kh·kw) @ cols[n] (C·kh·kw, Ho·Wo)``, and lands directly in NCHW order.
+* ``col2im`` is its adjoint: it adds each column back onto the image it came from. It loops over the
+  kh·kw kernel offsets only, each a vectorised strided add over the whole batch, instead of a scatter
+  with ``np.add.at`` (an order of magnitude slower: it cannot vectorise repeated indices).
+
+Stride-1 convolutions take a faster route (``_flat_windows``). The padded image is flattened per channel,
+and the window at kernel offset (i, j) becomes the *contiguous* run starting at ``i·Wp + j``; output is
+computed on an Ho × Wp grid (Wp = padded width) and the kw − 1 surplus columns, which wrap into the
+next row, are dropped. The im2col copy then moves long contiguous runs (memcpy speed) instead of rows of
+Wo floats, at the price of (Wp − Wo)/Wo extra GEMM columns: measured 1.5-2.5x faster on ResNet and
+LeNet shapes than the general strided copy.
+
+Weight layouts are PyTorch's: ``Conv2d`` (O, C/groups, kh, kw), ``ConvTranspose2d`` (C, O/groups, kh, kw).
+Groups ride along as a broadcast GEMM batch axis: ``(G, O/G, K) @ (N, G, K, L)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from nerve.autograd.function import Function
+from nerve.ops.shape import reshape, squeeze, unsqueeze
+from nerve.tensor import Tensor
+
+Pair = tuple[int, int]
+
+#: Input channels per group from which :class:`Conv2d` (a GEMM per kernel offset) beats im2col: below it the
+#: per-offset GEMMs are too thin. Depthwise convolutions (1 channel per group) always go per offset.
+PER_OFFSET_MIN_CHANNELS = 8
+Padding = tuple[int, int, int, int]  # top, bottom, left, right
+
+
+def conv_output_size(size: int, kernel: int, stride: int, pad_total: int, dilation: int) -> int:
+    """Output length of a convolution or pooling window sweep (floor mode)."""
+    return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def pad_image(x: np.ndarray, padding: Padding, value: float = 0.0, extra: int = 0) -> np.ndarray:
+    """``x`` (N, C, H, W) on a ``value``-filled canvas with ``padding``; ``extra`` spare columns after the last row
+    (the flat-window trick reads a few elements past the end)."""
+    n, c, h, w = x.shape
+    pt, pb, pl, pr = padding
+    hp, wp = h + pt + pb, w + pl + pr
+    flat = np.full((n, c, hp * wp + extra), value, dtype=x.dtype) if value else np.zeros(
+        (n, c, hp * wp + extra), dtype=x.dtype)
+    canvas = flat[:, :, : hp * wp].reshape(n, c, hp, wp)
+    canvas[:, :, pt : pt + h, pl : pl + w] = x
+    return flat if extra else canvas
+
+
+def _flat_windows(xp_flat: np.ndarray, kernel: Pair, dilation: Pair, wp: int, length: int) -> np.ndarray:
+    """View (N, C, kh, kw, length): the window at offset (i, j) is the flat run from ``i·dh·Wp + j·dw``."""
+    n, c, _ = xp_flat.shape
+    sn, sc, se = xp_flat.strides
+    return as_strided(xp_flat, (n, c, kernel[0], kernel[1], length),
+                      (sn, sc, dilation[0] * wp * se, dilation[1] * se, se), writeable=False)
+
+
+def _strided_windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out_hw: Pair) -> np.ndarray:
+    """View (N, C, kh, kw, Ho, Wo) of the receptive fields of a padded image (N, C, Hp, Wp)."""
+    n, c, _, _ = xp.shape
+    sn, sc, sh, sw = xp.strides
+    return as_strided(xp, (n, c, kernel[0], kernel[1], out_hw[0], out_hw[1]),
+                      (sn, sc, dilation[0] * sh, dilation[1] * sw, stride[0] * sh, stride[1] * sw),
+                      writeable=False)
+
+
+def im2col(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out_hw: Pair) -> np.ndarray:
+    """Columns (N, C·kh·kw, Ho·Wo) of a padded image (N, C, Hp, Wp), rows ordered (c, i, j) like a weight."""
+    n, c = xp.shape[:2]
+    cols = np.ascontiguousarray(_strided_windows(xp, kernel, stride, dilation, out_hw))
+    return cols.reshape(n, c * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
+
+
+def col2im(cols: np.ndarray, padded_shape: tuple[int, int, int, int], kernel: Pair, stride: Pair,
+           dilation: Pair, out_hw: Pair) -> np.ndarray:
+    """Adjoint of :func:`im2col`: sum columns (N, C·kh·kw, Ho·Wo) back onto a zero image ``padded_shape``."""
+    n, c = padded_shape[:2]
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
+    image = np.zeros(padded_shape, dtype=cols.dtype)
+    per_offset = cols.reshape(n, c, kh, kw, ho, wo)
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+        for j in range(kw):
+            image[:, :, rows, j * dw : j * dw + sw * (wo - 1) + 1 : sw] += per_offset[:, :, i, j]
+    return image
+
+
+class Conv2dIm2col(Function):
+    """``out[n, o] = Σ_c Σ_ij w[o, c, i, j] · x_padded[n, c, s·y + d·i, s·x + d·j] + b[o]`` by im2col + one GEMM.
+
+    The route for layers with few input channels per group (e.g. the first layer on RGB or grey images),
+    where :class:`Conv2d`'s per-offset GEMMs would have an inner dimension of 1-3.
+    """
+
+    fresh_grads = True  # every gradient is a new GEMM output, sum or col2im canvas
+
+    def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: Pair,
+                padding: Padding, dilation: Pair, groups: int) -> np.ndarray:
+        n, _, h, wd = x.shape
+        o, cg, kh, kw = w.shape
+        pt, pb, pl, pr = padding
+        wp = wd + pl + pr
+        ho = conv_output_size(h, kh, stride[0], pt + pb, dilation[0])
+        wo = conv_output_size(wd, kw, stride[1], pl + pr, dilation[1])
+        k = cg * kh * kw
+        self.geometry = (x.shape, stride, padding, dilation, groups, ho, wo)
+        # Flat windows pay (Wp - Wo) surplus columns; worth it unless they would more than double the GEMM.
+        self.flat = stride == (1, 1) and wp <= 2 * wo
+        if kh == kw == 1 and stride == (1, 1) and padding == (0, 0, 0, 0):
+            cols = x.reshape(n, groups, k, h * wd)  # a 1x1 convolution needs no copy at all
+            width = wd
+        elif self.flat:
+            extra = dilation[1] * (kw - 1)
+            xp_flat = pad_image(x, padding, extra=extra)
+            cols = np.ascontiguousarray(_flat_windows(xp_flat, (kh, kw), dilation, wp, ho * wp))
+            cols = cols.reshape(n, groups, k, ho * wp)
+            width = wp
+        else:
+            xp = pad_image(x, padding) if any(padding) else x
+            cols = im2col(xp, (kh, kw), stride, dilation, (ho, wo)).reshape(n, groups, k, ho * wo)
+            width = wo
+        self.width = width
+        out = np.matmul(w.reshape(groups, o // groups, k), cols).reshape(n, o, ho, width)
+        if width != wo:
+            out = out[..., :wo]
+        if b is not None:
+            out = np.add(out, b.reshape(o, 1, 1), dtype=out.dtype)
+        elif width != wo:
+            out = np.ascontiguousarray(out)
+        # Keep the columns only when the weight needs a gradient: the input gradient needs only the weight.
+        self.saved = (cols if self.needs_input_grad[1] else None, w)
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        cols, w = self.saved
+        x_shape, _, _, _, groups, ho, wo = self.geometry
+        n = x_shape[0]
+        o, cg, kh, kw = w.shape
+        needs = self.needs_input_grad
+        k = cg * kh * kw
+        if self.width != wo:  # back onto the Ho x Wp grid, zeros in the surplus columns
+            grid = np.zeros((n, o, ho, self.width), dtype=g.dtype)
+            grid[..., :wo] = g
+        else:
+            grid = g
+        g_cols = grid.reshape(n, groups, o // groups, ho * self.width)
+        gx = gw = gb = None
+        if needs[1]:
+            gw = np.matmul(g_cols, cols.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)
+        if len(needs) == 3 and needs[2]:
+            gb = g.sum(axis=(0, 2, 3))
+        if needs[0]:
+            dcols = np.matmul(w.reshape(groups, o // groups, k).swapaxes(-1, -2), g_cols)
+            gx = self._input_grad(dcols, x_shape, (kh, kw))
+        return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
+
+    def _input_grad(self, dcols: np.ndarray, x_shape: tuple[int, ...], kernel: Pair) -> np.ndarray:
+        _, stride, padding, dilation, _, ho, wo = self.geometry
+        n, c, h, wd = x_shape
+        kh, kw = kernel
+        pt, pb, pl, pr = padding
+        hp, wp = h + pt + pb, wd + pl + pr
+        if kh == kw == 1 and stride == (1, 1) and padding == (0, 0, 0, 0):
+            return dcols.reshape(x_shape)
+        if self.flat:
+            length = ho * wp
+            extra = dilation[1] * (kw - 1)
+            image = np.zeros((n, c, hp * wp + extra), dtype=dcols.dtype)
+            per_offset = dcols.reshape(n, c, kh, kw, length)
+            for i in range(kh):
+                for j in range(kw):
+                    start = i * dilation[0] * wp + j * dilation[1]
+                    image[:, :, start : start + length] += per_offset[:, :, i, j]
+            padded = image[:, :, : hp * wp].reshape(n, c, hp, wp)
+        else:
+            padded = col2im(dcols, (n, c, hp, wp), kernel, stride, dilation, (ho, wo))
+        if not any(padding):
+            return padded
+        return np.ascontiguousarray(padded[:, :, pt : pt + h, pl : pl + wd])
+
+
+class Conv2d(Function):
+    """``out[n, o] = Σ_ij W_ij · x_padded[n, :, s·y + d·i, s·x + d·j] + b[o]``: one GEMM per kernel offset.
+
+    No im2col: the input is laid out channel-major (C, N·Hq·Wq), split into its stride phases (for stride s,
+    phase (a, b) holds the pixels at rows ≡ a and columns ≡ b mod s), and each kernel offset (i, j) reads one
+    phase at a constant flat shift. So every offset is a GEMM ``W_ij (O, C) @ phase[:, shift : shift + M]``
+    on a *view*, accumulated into the output grid. That moves kh·kw times less memory than im2col's column
+    matrix (which misses the cache for ResNet-sized layers) and keeps only the phases, about the input's
+    size, for backward. Outputs are computed on the Hq × Wq phase grid; positions past Ho × Wo are wasted
+    work, dropped at the end.
+    """
+
+    fresh_grads = True  # every gradient is a new array (GEMM outputs, accumulated canvases)
+
+    def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: Pair,
+                padding: Padding, dilation: Pair, groups: int) -> np.ndarray:
+        n, _, h, wd = x.shape
+        o, cg, kh, kw = w.shape
+        (sh, sw), (dh, dw) = stride, dilation
+        pt, pb, pl, pr = padding
+        ho = conv_output_size(h, kh, sh, pt + pb, dh)
+        wo = conv_output_size(wd, kw, sw, pl + pr, dw)
+        hq, wq = -(-(h + pt + pb) // sh), -(-(wd + pl + pr) // sw)
+        m = n * hq * wq
+        # (phase row, phase col, flat shift) of each kernel offset, in (i, j) order
+        offsets = [((i * dh) % sh, (j * dw) % sw, (i * dh // sh) * wq + j * dw // sw)
+                   for i in range(kh) for j in range(kw)]
+        length = m + max(shift for _, _, shift in offsets)
+        phases = self._phases(x, padding, stride, hq, wq, length, {(a, b) for a, b, _ in offsets})
+        w_offsets = np.ascontiguousarray(w.reshape(groups, o // groups, cg, kh * kw).transpose(3, 0, 1, 2))
+        # All GEMMs first, then one summing pass: interleaving an add after each GEMM measured 1.7x slower,
+        # because OpenBLAS's second thread keeps spinning (and taking the other core) after every call.
+        terms = np.empty((kh * kw, groups, o // groups, m), dtype=x.dtype)
+        for k, (a, bb, shift) in enumerate(offsets):
+            window = phases[a, bb].reshape(groups, cg, length)[:, :, shift : shift + m]
+            _product(w_offsets[k], window, out=terms[k])
+        grid = terms.sum(axis=0) if len(offsets) > 1 else terms[0]
+        del terms
+        valid = grid.reshape(o, n, hq, wq)[:, :, :ho, :wo].transpose(1, 0, 2, 3)
+        out = np.empty((n, o, ho, wo), dtype=x.dtype)
+        if b is not None:
+            np.add(valid, b.reshape(o, 1, 1), out=out)
+        else:
+            np.copyto(out, valid)
+        self.geometry = (x.shape, padding, stride, hq, wq, length, offsets, groups)
+        self.saved = (phases if self.needs_input_grad[1] else None, w_offsets, w.shape)
+        return out
+
+    @staticmethod
+    def _phases(x: np.ndarray, padding: Padding, stride: Pair, hq: int, wq: int, length: int,
+                used: set[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
+        """Channel-major padded input split by stride phase: {(a, b): (C, length)}, zero beyond N·Hq·Wq."""
+        n, c, h, wd = x.shape
+        pt, _, pl, _ = padding
+        sh, sw = stride
+        m = n * hq * wq
+        if stride == (1, 1):
+            flat = np.zeros((c, length), dtype=x.dtype)
+            flat[:, :m].reshape(c, n, hq, wq)[:, :, pt : pt + h, pl : pl + wd] = x.transpose(1, 0, 2, 3)
+            return {(0, 0): flat}
+        canvas = np.zeros((c, n, hq * sh, wq * sw), dtype=x.dtype)
+        canvas[:, :, pt : pt + h, pl : pl + wd] = x.transpose(1, 0, 2, 3)
+        phases = {}
+        for a, b in sorted(used):
+            flat = np.zeros((c, length), dtype=x.dtype)
+            flat[:, :m].reshape(c, n, hq, wq)[...] = canvas[:, :, a::sh, b::sw]
+            phases[a, b] = flat
+        return phases
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        phases, w_offsets, w_shape = self.saved
+        x_shape, padding, stride, hq, wq, length, offsets, groups = self.geometry
+        n, c = x_shape[:2]
+        o, cg, kh, kw = w_shape
+        ho, wo = g.shape[2:]
+        needs = self.needs_input_grad
+        m = n * hq * wq
+        grid = np.zeros((o, n, hq, wq), dtype=g.dtype)
+        grid[:, :, :ho, :wo] = g.transpose(1, 0, 2, 3)
+        grid3 = grid.reshape(groups, o // groups, m)
+        gw = gx = gb = None
+        if needs[1]:
+            gw_offsets = np.empty((kh * kw, groups, o // groups, cg), dtype=g.dtype)
+            for k, (a, b, shift) in enumerate(offsets):
+                window = phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m]
+                np.matmul(grid3, window.swapaxes(-1, -2), out=gw_offsets[k])
+            gw = gw_offsets.transpose(1, 2, 3, 0).reshape(w_shape)
+        if len(needs) == 3 and needs[2]:
+            gb = g.sum(axis=(0, 2, 3))
+        if needs[0]:
+            g_phases = {key: np.zeros((c, length), dtype=g.dtype) for key in {(a, b) for a, b, _ in offsets}}
+            terms = np.empty((kh * kw, groups, cg, m), dtype=g.dtype)
+            for k in range(len(offsets)):  # GEMMs first, then the shifted adds (see forward)
+                _product(w_offsets[k].swapaxes(-1, -2), grid3, out=terms[k])
+            for k, (a, b, shift) in enumerate(offsets):
+                g_phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m] += terms[k]
+            del terms
+            gx = self._unphase(g_phases, x_shape, padding, stride, hq, wq)
+        return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
+
+    @staticmethod
+    def _unphase(g_phases: dict[tuple[int, int], np.ndarray], x_shape: tuple[int, ...], padding: Padding,
+                 stride: Pair, hq: int, wq: int) -> np.ndarray:
+        """Adjoint of :meth:`_phases`: back to an NCHW gradient of the unpadded input."""
+        n, c, h, wd = x_shape
+        pt, _, pl, _ = padding
+        sh, sw = stride
+        m = n * hq * wq
+        if stride == (1, 1):
+            canvas = g_phases[0, 0][:, :m].reshape(c, n, hq, wq)
+        else:
+            canvas = np.zeros((c, n, hq * sh, wq * sw), dtype=next(iter(g_phases.values())).dtype)
+            for (a, b), flat in g_phases.items():
+                canvas[:, :, a::sh, b::sw] = flat[:, :m].reshape(c, n, hq, wq)
+        return np.ascontiguousarray(canvas[:, :, pt : pt + h, pl : pl + wd].transpose(1, 0, 2, 3))
+
+
+def _product(w: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``w (G, P, Q) @ x (G, Q, M)`` into ``out``; with Q = 1 (depthwise) a broadcast multiply beats G tiny GEMMs."""
+    if w.shape[-1] == 1:
+        return np.multiply(w, x, out=out)
+    if w.shape[0] == 1:
+        np.matmul(w[0], x[0], out=out[0])
+        return out
+    return np.matmul(w, x, out=out)
+
+
+class ConvTranspose2d(Function):
+    """The adjoint of ``Conv2d`` in its input: each input pixel paints ``w`` scaled by its value.
+
+    ``out = crop_p(col2im(Wᵀ @ x))`` on a canvas of ``(H−1)·s + d·(k−1) + 1 + output_padding``; backward is a
+    strided im2col of the (re-padded) output gradient.
+    """
+
+    fresh_grads = True
+
+    def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: Pair, padding: Pair,
+                output_padding: Pair, dilation: Pair, groups: int) -> np.ndarray:
+        n, c, h, wd = x.shape
+        _, og, kh, kw = w.shape
+        cg = c // groups
+        ho, wo = h, wd  # the "convolution output" grid is the transposed conv's input grid
+        canvas_h = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + output_padding[0]
+        canvas_w = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + output_padding[1]
+        w3 = w.reshape(groups, cg, og * kh * kw)
+        cols = np.matmul(w3.swapaxes(-1, -2), x.reshape(n, groups, cg, h * wd))
+        canvas = col2im(cols.reshape(n, groups * og * kh * kw, h * wd), (n, groups * og, canvas_h, canvas_w),
+                        (kh, kw), stride, dilation, (ho, wo))
+        ph, pw = padding
+        out = canvas[:, :, ph : canvas_h - ph, pw : canvas_w - pw]
+        if b is not None:
+            out = np.add(out, b.reshape(-1, 1, 1), dtype=out.dtype)
+        elif ph or pw:
+            out = np.ascontiguousarray(out)
+        self.geometry = (x.shape, stride, padding, dilation, groups, canvas_h, canvas_w)
+        self.saved = (x if self.needs_input_grad[1] else None, w)
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        x, w = self.saved
+        (n, c, h, wd), stride, (ph, pw), dilation, groups, canvas_h, canvas_w = self.geometry
+        _, og, kh, kw = w.shape
+        cg = c // groups
+        needs = self.needs_input_grad
+        g_canvas = np.zeros((n, g.shape[1], canvas_h, canvas_w), dtype=g.dtype) if ph or pw else g
+        if ph or pw:
+            g_canvas[:, :, ph : canvas_h - ph, pw : canvas_w - pw] = g
+        dcols = im2col(g_canvas, (kh, kw), stride, dilation, (h, wd)).reshape(n, groups, og * kh * kw, h * wd)
+        w3 = w.reshape(groups, cg, og * kh * kw)
+        gx = gw = gb = None
+        if needs[0]:
+            gx = np.matmul(w3, dcols).reshape(n, c, h, wd)
+        if needs[1]:
+            x4 = x.reshape(n, groups, cg, h * wd)
+            gw = np.matmul(x4, dcols.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)
+        if len(needs) == 3 and needs[2]:
+            gb = g.sum(axis=(0, 2, 3))
+        return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
+
+
+# --- public functions: argument checking, then the primitive ------------------------------------------------
+
+
+def as_tuple(value: int | Sequence[int], n: int, what: str, where: str, minimum: int = 1) -> tuple[int, ...]:
+    """``value`` as an n-tuple of ints ≥ ``minimum`` (PyTorch accepts an int for every spatial dim)."""
+    items = (value,) * n if isinstance(value, int | np.integer) else tuple(value)
+    if len(items) != n or not all(isinstance(v, int | np.integer) for v in items):
+        raise ValueError(f"{where}: {what} must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in items):
+        raise ValueError(f"{where}: {what} must be >= {minimum}, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def conv_padding(padding: str | int | Sequence[int], kernel: tuple[int, ...], stride: tuple[int, ...],
+                 dilation: tuple[int, ...], where: str) -> tuple[tuple[int, int], ...]:
+    """(before, after) per spatial dim; 'same' puts the odd extra element after, as PyTorch does."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return tuple((0, 0) for _ in kernel)
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{where}: padding='same' needs stride 1 (got stride {stride}); "
+                                 f"use an explicit padding for strided convolutions")
+            totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in totals)
+        raise ValueError(f"{where}: padding must be 'same', 'valid', an int or a tuple, got {padding!r}")
+    pads = as_tuple(padding, len(kernel), "padding", where, minimum=0)
+    return tuple((p, p) for p in pads)
+
+
+def _unbatched(x: Tensor, spatial: int, where: str) -> bool:
+    """True for a single unbatched sample (C, *spatial), which PyTorch accepts and so does nerve."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{where}: expected a Tensor input, got {type(x).__name__}")
+    return x.ndim == spatial + 1
+
+
+def _check_conv_operands(x: Tensor, weight: Tensor, bias: Tensor | None, groups: int, spatial: int,
+                         where: str, transposed: bool = False) -> None:
+    layout = ("N, C, L", "C, L") if spatial == 1 else ("N, C, H, W", "C, H, W")
+    if x.ndim != spatial + 2:
+        raise ValueError(f"{where}: expected a {spatial + 2}-D input ({layout[0]}) or an unbatched "
+                         f"{spatial + 1}-D one ({layout[1]}), got shape {tuple(x.shape)}")
+    if weight.ndim != spatial + 2:
+        raise ValueError(f"{where}: expected a {spatial + 2}-D weight, got shape {tuple(weight.shape)}")
+    if not isinstance(groups, int | np.integer) or groups < 1:
+        raise ValueError(f"{where}: groups must be a positive int, got {groups!r}")
+    in_per_group = weight.shape[0] if transposed else weight.shape[1]
+    channels = in_per_group if transposed else in_per_group * groups
+    if x.shape[1] != channels:
+        raise ValueError(f"{where}: expected input with {channels} channels ({layout[0].replace('C', str(channels))}),"
+                         f" got shape {tuple(x.shape)}")
+    if not transposed and weight.shape[0] % groups:
+        raise ValueError(f"{where}: out_channels {weight.shape[0]} is not divisible by groups={groups}")
+    if transposed and x.shape[1] % groups:
+        raise ValueError(f"{where}: in_channels {x.shape[1]} is not divisible by groups={groups}")
+    if x.data.dtype.kind != "f" or x.data.dtype != weight.data.dtype:
+        raise TypeError(f"{where}: input and weight must have the same floating dtype, got input "
+                        f"{x.data.dtype} and weight {weight.data.dtype}")
+    if bias is not None:
+        out_channels = weight.shape[1] * groups if transposed else weight.shape[0]
+        if bias.shape != (out_channels,) or bias.data.dtype != x.data.dtype:
+            raise ValueError(f"{where}: expected a bias of shape ({out_channels},) and dtype {x.data.dtype}, "
+                             f"got {tuple(bias.shape)} ({bias.data.dtype})")
+
+
+def conv2d_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int | Sequence[int],
+                   padding: str | int | Sequence[int], dilation: int | Sequence[int], groups: int,
+                   where: str) -> Tensor:
+    """:func:`conv2d` with ``where`` (a layer's name) in every error message."""
+    if _unbatched(x, 2, where):
+        return squeeze(conv2d_checked(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups, where), 0)
+    _check_conv_operands(x, weight, bias, groups, 2, where)
+    kernel = tuple(weight.shape[2:])
+    stride_ = as_tuple(stride, 2, "stride", where)
+    dilation_ = as_tuple(dilation, 2, "dilation", where)
+    (pt, pb), (pl, pr) = conv_padding(padding, kernel, stride_, dilation_, where)
+    h, w = x.shape[2:]
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation_))
+    if h + pt + pb < span[0] or w + pl + pr < span[1]:
+        raise ValueError(f"{where}: input of spatial size {h}x{w} (padded {h + pt + pb}x{w + pl + pr}) is smaller "
+                         f"than the kernel {span[0]}x{span[1]}; got input shape {tuple(x.shape)}")
+    args = (x, weight) if bias is None else (x, weight, bias)
+    primitive = Conv2d if weight.shape[1] >= PER_OFFSET_MIN_CHANNELS or (weight.shape[1] == 1 and groups > 1) \
+        else Conv2dIm2col
+    return primitive.apply(*args, stride=stride_, padding=(pt, pb, pl, pr), dilation=dilation_, groups=int(groups))
+
+
+def conv1d_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int | Sequence[int],
+                   padding: str | int | Sequence[int], dilation: int | Sequence[int], groups: int,
+                   where: str) -> Tensor:
+    """:func:`conv1d` as a 2-D convolution over a height-1 image (reshapes are views, so this is free)."""
+    if _unbatched(x, 1, where):
+        return squeeze(conv1d_checked(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups, where), 0)
+    _check_conv_operands(x, weight, bias, groups, 1, where)
+    (stride_,) = as_tuple(stride, 1, "stride", where)
+    (dilation_,) = as_tuple(dilation, 1, "dilation", where)
+    ((before, after),) = conv_padding(padding, (weight.shape[2],), (stride_,), (dilation_,), where)
+    span = dilation_ * (weight.shape[2] - 1) + 1
+    if x.shape[2] + before + after < span:
+        raise ValueError(f"{where}: input of length {x.shape[2]} (padded {x.shape[2] + before + after}) is shorter "
+                         f"than the kernel {span}; got input shape {tuple(x.shape)}")
+    x4 = reshape(x, (x.shape[0], x.shape[1], 1, x.shape[2]))
+    w4 = reshape(weight, (weight.shape[0], weight.shape[1], 1, weight.shape[2]))
+    args = (x4, w4) if bias is None else (x4, w4, bias)
+    out = Conv2d.apply(*args, stride=(1, stride_), padding=(0, 0, before, after), dilation=(1, dilation_),
+                       groups=int(groups))
+    return reshape(out, (out.shape[0], out.shape[1], out.shape[3]))
+
+
+def conv_transpose2d_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int | Sequence[int],
+                             padding: int | Sequence[int], output_padding: int | Sequence[int], groups: int,
+                             dilation: int | Sequence[int], where: str) -> Tensor:
+    """:func:`conv_transpose2d` with ``where`` in error messages."""
+    if _unbatched(x, 2, where):
+        return squeeze(conv_transpose2d_checked(unsqueeze(x, 0), weight, bias, stride, padding, output_padding,
+                                                groups, dilation, where), 0)
+    _check_conv_operands(x, weight, bias, groups, 2, where, transposed=True)
+    stride_ = as_tuple(stride, 2, "stride", where)
+    dilation_ = as_tuple(dilation, 2, "dilation", where)
+    padding_ = as_tuple(padding, 2, "padding", where, minimum=0)
+    output_padding_ = as_tuple(output_padding, 2, "output_padding", where, minimum=0)
+    if any(op >= max(s, d) for op, s, d in zip(output_padding_, stride_, dilation_)):
+        raise ValueError(f"{where}: output_padding {output_padding_} must be smaller than stride {stride_} or "
+                         f"dilation {dilation_}")
+    for n, k, s, p, op, d in zip(x.shape[2:], weight.shape[2:], stride_, padding_, output_padding_, dilation_):
+        if (n - 1) * s - 2 * p + d * (k - 1) + op + 1 <= 0:
+            raise ValueError(f"{where}: padding {padding_} leaves no output for input shape {tuple(x.shape)}")
+    args = (x, weight) if bias is None else (x, weight, bias)
+    return ConvTranspose2d.apply(*args, stride=stride_, padding=padding_, output_padding=output_padding_,
+                                 dilation=dilation_, groups=int(groups))
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+           padding: str | int | Sequence[int] = 0, dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as in every deep-learning library) over an NCHW batch.
+
+    Shape:
+        input: (N, C_in, H, W);  weight: (C_out, C_in/groups, kh, kw);  bias: (C_out,)
+        output: (N, C_out, H_out, W_out), H_out = ⌊(H + pad_h − dilation·(kh − 1) − 1) / stride⌋ + 1.
+    ``padding`` may be an int, a pair, ``'valid'`` (0) or ``'same'`` (stride 1 only).
+    """
+    return conv2d_checked(input, weight, bias, stride, padding, dilation, groups, "conv2d")
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+           padding: str | int | Sequence[int] = 0, dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
+    """1-D convolution over (N, C_in, L) with weight (C_out, C_in/groups, k) → (N, C_out, L_out)."""
+    return conv1d_checked(input, weight, bias, stride, padding, dilation, groups, "conv1d")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+                     padding: int | Sequence[int] = 0, output_padding: int | Sequence[int] = 0, groups: int = 1,
+                     dilation: int | Sequence[int] = 1) -> Tensor:
+    """Transposed convolution (the gradient of conv2d w.r.t. its input), e.g. for learned upsampling.
+
+    Shape:
+        input: (N, C_in, H, W);  weight: (C_in, C_out/groups, kh, kw)
+        output: (N, C_out, (H − 1)·stride − 2·padding + dilation·(kh − 1) + output_padding + 1, ...)
+    """
+    return conv_transpose2d_checked(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                                    "conv_transpose2d")

@@ -1,0 +1,253 @@
+"""Pooling primitives over NCHW arrays: ``MaxPool2d`` and ``AvgPool2d`` (1-D pooling is H = 1).
+
+Both sweep the kh·kw kernel offsets, each a vectorised operation on a strided view of the whole batch, so
+the cost is kh·kw passes over the output rather than a copy of every window. Backward adds the gradient
+back offset by offset (no ``np.add.at``). Adaptive average pooling and interpolation are linear maps with
+fixed matrices and are composed from ``matmul`` in :mod:`nerve.nn.functional`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from nerve.autograd.function import Function
+from nerve.ops.conv import Padding, Pair, _strided_windows, as_tuple, pad_image
+from nerve.ops.shape import reshape, squeeze, unsqueeze
+from nerve.tensor import Tensor, _wrap
+
+
+def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output length; in ceil mode the last window must start inside the (left-padded) input."""
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def pool_padding(size: Pair, kernel: Pair, stride: Pair, pad: Pair, dilation: Pair, out_hw: Pair) -> Padding:
+    """Canvas padding (top, bottom, left, right): ``pad`` before, and after enough for the last window."""
+    after = [max(p, (o - 1) * s + d * (k - 1) + 1 - n - p)
+             for n, k, s, p, d, o in zip(size, kernel, stride, pad, dilation, out_hw)]
+    return (pad[0], after[0], pad[1], after[1])
+
+
+def max_pool_argmax(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair,
+                    out_hw: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """Window maxima (N, C, Ho, Wo) and the kernel offset ``i·kw + j`` of each (first maximum, NaN wins)."""
+    xp = pad_image(x, padding, value=-np.inf) if any(padding) else x
+    windows = _strided_windows(xp, kernel, stride, dilation, out_hw)
+    best = windows[:, :, 0, 0].copy()
+    arg = np.zeros(best.shape, dtype=np.int16 if kernel[0] * kernel[1] < 2**15 else np.int64)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            if i == j == 0:
+                continue
+            value = windows[:, :, i, j]
+            better = value > best
+            if x.dtype.kind == "f":
+                better |= np.isnan(value)  # as PyTorch: a NaN in the window propagates
+            np.copyto(best, value, where=better)
+            np.copyto(arg, i * kernel[1] + j, where=better)
+    return best, arg
+
+
+def flat_indices(arg: np.ndarray, in_w: int, kernel: Pair, stride: Pair, padding: Padding,
+                 dilation: Pair) -> np.ndarray:
+    """PyTorch's ``return_indices``: position of each maximum in the flattened (H·W) input plane, int64."""
+    ho, wo = arg.shape[-2:]
+    i, j = np.divmod(arg.astype(np.int64), kernel[1])
+    rows = np.arange(ho)[:, None] * stride[0] + i * dilation[0] - padding[0]
+    cols = np.arange(wo)[None, :] * stride[1] + j * dilation[1] - padding[2]
+    return rows * in_w + cols
+
+
+def _scatter_offsets(per_offset, x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Padding,
+                     dilation: Pair, out_hw: Pair, dtype: np.dtype) -> np.ndarray:
+    """Add ``per_offset(i, j)`` (N, C, Ho, Wo) onto the input positions each offset read; crop the padding."""
+    n, c, h, w = x_shape
+    pt, pb, pl, pr = padding
+    canvas = np.zeros((n, c, h + pt + pb, w + pl + pr), dtype=dtype)
+    ho, wo = out_hw
+    for i in range(kernel[0]):
+        rows = slice(i * dilation[0], i * dilation[0] + stride[0] * (ho - 1) + 1, stride[0])
+        for j in range(kernel[1]):
+            cols = slice(j * dilation[1], j * dilation[1] + stride[1] * (wo - 1) + 1, stride[1])
+            canvas[:, :, rows, cols] += per_offset(i, j)
+    if not any(padding):
+        return canvas
+    return np.ascontiguousarray(canvas[:, :, pt : pt + h, pl : pl + w])
+
+
+class MaxPool2d(Function):
+    """``out[n, c, y, x] = max_ij x_padded[n, c, s·y + d·i, s·x + d·j]`` (padding is −∞)."""
+
+    def forward(self, x: np.ndarray, *, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair,
+                out_hw: Pair) -> np.ndarray:
+        best, arg = max_pool_argmax(x, kernel, stride, padding, dilation, out_hw)
+        self.saved = (arg,)
+        self.geometry = (x.shape, kernel, stride, padding, dilation, out_hw)
+        return best
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        (arg,) = self.saved
+        x_shape, kernel, stride, padding, dilation, out_hw = self.geometry
+        zero = g.dtype.type(0)
+
+        def routed(i: int, j: int) -> np.ndarray:
+            return np.where(arg == i * kernel[1] + j, g, zero)
+
+        return (_scatter_offsets(routed, x_shape, kernel, stride, padding, dilation, out_hw, g.dtype),)
+
+
+class AvgPool2d(Function):
+    """``out = (Σ_ij x_padded[..., s·y + i, s·x + j]) / divisor[y, x]`` with zero padding."""
+
+    def forward(self, x: np.ndarray, *, kernel: Pair, stride: Pair, padding: Padding, out_hw: Pair,
+                inv_divisor: np.ndarray) -> np.ndarray:
+        xp = pad_image(x, padding) if any(padding) else x
+        windows = _strided_windows(xp, kernel, stride, (1, 1), out_hw)
+        total = windows[:, :, 0, 0].copy()
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                if i or j:
+                    total += windows[:, :, i, j]
+        total *= inv_divisor
+        self.geometry = (x.shape, kernel, stride, padding, out_hw, inv_divisor)
+        return total
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        x_shape, kernel, stride, padding, out_hw, inv_divisor = self.geometry
+        share = g * inv_divisor
+        return (_scatter_offsets(lambda i, j: share, x_shape, kernel, stride, padding, (1, 1), out_hw, g.dtype),)
+
+
+def avg_pool_inv_divisor(size: Pair, kernel: Pair, stride: Pair, pad: Pair, out_hw: Pair,
+                         count_include_pad: bool, divisor_override: int | None, dtype: np.dtype) -> np.ndarray:
+    """1/divisor per output position (Ho, Wo), following PyTorch's rule for padded and ceil-mode windows."""
+    if divisor_override is not None:
+        return np.full(out_hw, 1.0 / divisor_override, dtype=dtype)
+    extents = []
+    for n, k, s, p, o in zip(size, kernel, stride, pad, out_hw):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)
+        if count_include_pad:
+            extents.append(end - start)  # padding counts, the ceil-mode overhang beyond it does not
+        else:
+            extents.append(np.minimum(end, n) - np.maximum(start, 0))
+    return (1.0 / np.outer(extents[0], extents[1])).astype(dtype)
+
+
+# --- public functions -------------------------------------------------------------------------------------------
+
+
+def _pool_args(x: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None,
+               padding: int | Sequence[int], dilation: int | Sequence[int], ceil_mode: bool, spatial: int,
+               where: str) -> tuple[Pair, Pair, Padding, Pair, Pair]:
+    """Validated (kernel, stride, canvas padding, dilation, output size) as 2-D pairs (1-D pools: H = 1)."""
+    layout = "N, C, L" if spatial == 1 else "N, C, H, W"
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{where}: expected a Tensor input, got {type(x).__name__}")
+    if x.ndim != spatial + 2:
+        raise ValueError(f"{where}: expected a {spatial + 2}-D input ({layout}), got shape {tuple(x.shape)}")
+    kernel = as_tuple(kernel_size, spatial, "kernel_size", where)
+    stride_ = kernel if stride is None or stride == [] or stride == () else as_tuple(stride, spatial, "stride", where)
+    pad = as_tuple(padding, spatial, "padding", where, minimum=0)
+    dilation_ = as_tuple(dilation, spatial, "dilation", where)
+    if any(p > k // 2 for p, k in zip(pad, kernel)):
+        raise ValueError(f"{where}: padding {pad} must be at most half the kernel size {kernel}")
+    size = tuple(x.shape[2:])
+    out = tuple(pool_output_size(n, k, s, p, d, ceil_mode)
+                for n, k, s, p, d in zip(size, kernel, stride_, pad, dilation_))
+    if any(o < 1 for o in out):
+        raise ValueError(f"{where}: input of spatial size {'x'.join(map(str, size))} is smaller than the kernel "
+                         f"{'x'.join(map(str, kernel))} (padding {pad}, dilation {dilation_}); "
+                         f"got input shape {tuple(x.shape)}")
+    if spatial == 1:
+        size, kernel, stride_, pad, dilation_, out = ((1, *t) for t in (size, kernel, stride_, pad, dilation_, out))
+        out = (1, out[1])
+        pad = (0, pad[1])
+    canvas = pool_padding(size, kernel, stride_, pad, dilation_, out)  # type: ignore[arg-type]
+    return kernel, stride_, canvas, dilation_, out  # type: ignore[return-value]
+
+
+def _as_2d(x: Tensor, spatial: int) -> Tensor:
+    return reshape(x, (x.shape[0], x.shape[1], 1, x.shape[2])) if spatial == 1 else x
+
+
+def _from_2d(y: Tensor, spatial: int) -> Tensor:
+    return reshape(y, (y.shape[0], y.shape[1], y.shape[3])) if spatial == 1 else y
+
+
+def max_pool_checked(x: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None,
+                     padding: int | Sequence[int], dilation: int | Sequence[int], ceil_mode: bool,
+                     return_indices: bool, spatial: int, where: str) -> Tensor | tuple[Tensor, Tensor]:
+    if isinstance(x, Tensor) and x.ndim == spatial + 1:  # unbatched sample, as PyTorch allows
+        out = max_pool_checked(unsqueeze(x, 0), kernel_size, stride, padding, dilation, ceil_mode,
+                               return_indices, spatial, where)
+        return tuple(squeeze(t, 0) for t in out) if isinstance(out, tuple) else squeeze(out, 0)  # type: ignore
+    kernel, stride_, canvas, dilation_, out_hw = _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode,
+                                                            spatial, where)
+    pooled = _from_2d(MaxPool2d.apply(_as_2d(x, spatial), kernel=kernel, stride=stride_, padding=canvas,
+                                      dilation=dilation_, out_hw=out_hw), spatial)
+    if not return_indices:
+        return pooled
+    x2 = _as_2d(x, spatial).data
+    _, arg = max_pool_argmax(x2, kernel, stride_, canvas, dilation_, out_hw)
+    index = flat_indices(arg, x2.shape[3], kernel, stride_, canvas, dilation_)
+    return pooled, _wrap(index.reshape(pooled.shape))
+
+
+def avg_pool_checked(x: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None,
+                     padding: int | Sequence[int], ceil_mode: bool, count_include_pad: bool,
+                     divisor_override: int | None, spatial: int, where: str) -> Tensor:
+    if isinstance(x, Tensor) and x.ndim == spatial + 1:
+        return squeeze(avg_pool_checked(unsqueeze(x, 0), kernel_size, stride, padding, ceil_mode,
+                                        count_include_pad, divisor_override, spatial, where), 0)
+    if divisor_override is not None and divisor_override <= 0:
+        raise ValueError(f"{where}: divisor_override must be positive, got {divisor_override}")
+    kernel, stride_, canvas, _, out_hw = _pool_args(x, kernel_size, stride, padding, 1, ceil_mode, spatial, where)
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating-point input, got {x.data.dtype}")
+    size = (x.shape[2], x.shape[3]) if spatial == 2 else (1, x.shape[2])
+    inv = avg_pool_inv_divisor(size, kernel, stride_, (canvas[0], canvas[2]), out_hw, count_include_pad,
+                               divisor_override, x.data.dtype)
+    return _from_2d(AvgPool2d.apply(_as_2d(x, spatial), kernel=kernel, stride=stride_, padding=canvas,
+                                    out_hw=out_hw, inv_divisor=inv), spatial)
+
+
+def max_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Max over each kh×kw window (stride defaults to the kernel size).
+
+    Shape: (N, C, H, W) → (N, C, H_out, W_out); with ``return_indices`` also the int64 position of each
+    maximum in its flattened H·W input plane.
+    """
+    return max_pool_checked(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2,
+                            "max_pool2d")
+
+
+def max_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Max over each window of a sequence batch (N, C, L) → (N, C, L_out)."""
+    return max_pool_checked(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1,
+                            "max_pool1d")
+
+
+def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """Mean over each kh×kw window; (N, C, H, W) → (N, C, H_out, W_out)."""
+    return avg_pool_checked(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
+                            2, "avg_pool2d")
+
+
+def avg_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """Mean over each window of a sequence batch (N, C, L) → (N, C, L_out)."""
+    return avg_pool_checked(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1,
+                            "avg_pool1d")

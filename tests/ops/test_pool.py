@@ -1,0 +1,141 @@
+"""Pooling, adaptive pooling and interpolation: gradchecks and PyTorch parity (values and indices)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import check_grad, compare_with_torch, rand
+
+import nerve
+from nerve.nn import functional as F
+
+# kernel, stride, padding, dilation, ceil_mode: overlapping and non-overlapping windows, odd sizes
+MAX_CASES = [
+    (2, None, 0, 1, False),
+    (3, 2, 1, 1, False),
+    (3, 2, 1, 1, True),
+    ((2, 3), (1, 2), (1, 1), 1, False),
+    (2, 2, 0, 2, True),
+    (3, 1, 0, 1, False),
+]
+
+
+def _distinct(*shape: int, seed: int = 1, dtype=np.float64) -> np.ndarray:
+    # a random permutation of spaced values: no ties, so max-pool gradients are well defined
+    values = np.random.default_rng(seed).permutation(int(np.prod(shape))).reshape(shape) * 0.1 - 1.0
+    return values.astype(dtype)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation, ceil_mode", MAX_CASES)
+def test_max_pool2d_gradcheck_and_torch(kernel, stride, padding, dilation, ceil_mode) -> None:
+    def fn(lib, x):
+        return lib.nn.functional.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+
+    check_grad(lambda x: fn(nerve, x), _distinct(2, 3, 7, 9))
+    compare_with_torch(fn, _distinct(2, 3, 7, 9, dtype=np.float32))
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation, ceil_mode", MAX_CASES)
+def test_max_pool2d_indices_match_torch(kernel, stride, padding, dilation, ceil_mode) -> None:
+    compare_with_torch(lambda lib, x: lib.nn.functional.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode,
+                                                                   return_indices=True),
+                       _distinct(2, 3, 7, 9, dtype=np.float32))
+
+
+def test_max_pool_ties_pick_the_first_maximum_like_torch() -> None:
+    x = np.zeros((1, 1, 4, 4), dtype=np.float32)
+    x[0, 0, 1, 1] = x[0, 0, 0, 1] = 1.0
+    compare_with_torch(lambda lib, t: lib.nn.functional.max_pool2d(t, 2, return_indices=True), x)
+
+
+def test_max_pool_propagates_nan_like_torch() -> None:
+    x = _distinct(1, 1, 4, 4, dtype=np.float32)
+    x[0, 0, 2, 3] = np.nan
+    out = F.max_pool2d(nerve.tensor(x), 2)
+    assert np.isnan(out.data[0, 0, 1, 1]) and not np.isnan(out.data[0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation, ceil_mode", [(2, None, 0, 1, False), (3, 2, 1, 2, True),
+                                                                          (4, 3, 2, 1, False)])
+def test_max_pool1d(kernel, stride, padding, dilation, ceil_mode) -> None:
+    def fn(lib, x):
+        return lib.nn.functional.max_pool1d(x, kernel, stride, padding, dilation, ceil_mode, return_indices=True)
+
+    check_grad(lambda x: fn(nerve, x)[0], _distinct(2, 3, 11))
+    compare_with_torch(fn, _distinct(2, 3, 11, dtype=np.float32))
+
+
+AVG_CASES = [
+    (2, None, 0, False, True, None),
+    (3, 2, 1, False, True, None),
+    (3, 2, 1, True, True, None),
+    (3, 2, 1, True, False, None),
+    ((3, 2), (2, 1), (1, 0), False, False, None),
+    (3, 2, 1, False, True, 4),
+]
+
+
+@pytest.mark.parametrize("kernel, stride, padding, ceil_mode, count_include_pad, divisor", AVG_CASES)
+def test_avg_pool2d_gradcheck_and_torch(kernel, stride, padding, ceil_mode, count_include_pad, divisor) -> None:
+    def fn(lib, x):
+        return lib.nn.functional.avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor)
+
+    check_grad(lambda x: fn(nerve, x), rand(2, 3, 7, 8, seed=1))
+    compare_with_torch(fn, rand(2, 3, 7, 8, seed=1, dtype=np.float32))
+
+
+@pytest.mark.parametrize("kernel, stride, padding, ceil_mode, count_include_pad", [(2, None, 0, False, True),
+                                                                                   (3, 2, 1, True, False)])
+def test_avg_pool1d(kernel, stride, padding, ceil_mode, count_include_pad) -> None:
+    def fn(lib, x):
+        return lib.nn.functional.avg_pool1d(x, kernel, stride, padding, ceil_mode, count_include_pad)
+
+    check_grad(lambda x: fn(nerve, x), rand(2, 3, 10, seed=1))
+    compare_with_torch(fn, rand(2, 3, 10, seed=1, dtype=np.float32))
+
+
+@pytest.mark.parametrize("size", [1, (1, 1), (3, 4), (5, 7), (2, None), (7, 8)])
+def test_adaptive_avg_pool2d(size) -> None:
+    check_grad(lambda x: F.adaptive_avg_pool2d(x, size), rand(2, 2, 7, 8, seed=1))
+    compare_with_torch(lambda lib, x: lib.nn.functional.adaptive_avg_pool2d(x, size),
+                       rand(2, 2, 7, 8, seed=1, dtype=np.float32))
+
+
+def test_adaptive_avg_pool1d() -> None:
+    check_grad(lambda x: F.adaptive_avg_pool1d(x, 4), rand(2, 3, 10, seed=1))
+    compare_with_torch(lambda lib, x: lib.nn.functional.adaptive_avg_pool1d(x, 4), rand(2, 3, 10, seed=1,
+                                                                                        dtype=np.float32))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(scale_factor=2), dict(size=(5, 11)), dict(scale_factor=1.5), dict(size=(3, 4)),
+    dict(scale_factor=2, mode="bilinear"), dict(size=(5, 11), mode="bilinear"),
+    dict(size=(5, 11), mode="bilinear", align_corners=True), dict(size=(3, 2), mode="bilinear"),
+    dict(scale_factor=(2, 3), mode="bilinear", align_corners=False),
+])
+def test_interpolate_2d(kwargs) -> None:
+    check_grad(lambda x: F.interpolate(x, **kwargs), rand(2, 2, 4, 6, seed=1))
+    compare_with_torch(lambda lib, x: lib.nn.functional.interpolate(x, **kwargs),
+                       rand(2, 2, 4, 6, seed=1, dtype=np.float32))
+
+
+@pytest.mark.parametrize("kwargs", [dict(scale_factor=2), dict(size=7, mode="linear"),
+                                    dict(size=7, mode="linear", align_corners=True)])
+def test_interpolate_1d(kwargs) -> None:
+    compare_with_torch(lambda lib, x: lib.nn.functional.interpolate(x, **kwargs),
+                       rand(2, 2, 5, seed=1, dtype=np.float32))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.max_pool2d(nerve.randn(2, 3, 1, 5), 2), r"smaller than the kernel 2x2"),
+    (lambda: F.max_pool2d(nerve.randn(3, 5), 2), r"expected a 4-D input"),
+    (lambda: F.max_pool2d(nerve.randn(1, 1, 5, 5), 2, padding=2), r"at most half the kernel"),
+    (lambda: F.avg_pool2d(nerve.randn(1, 1, 5, 5), 0), r"kernel_size must be >= 1"),
+    (lambda: F.interpolate(nerve.randn(1, 1, 5, 5), mode="bicubic", size=3), r"mode must be"),
+    (lambda: F.interpolate(nerve.randn(1, 1, 5, 5)), r"exactly one of size and scale_factor"),
+    (lambda: F.interpolate(nerve.randn(1, 1, 5, 5), size=3, mode="linear"), r"needs a 3-D input"),
+    (lambda: F.adaptive_avg_pool2d(nerve.randn(1, 1, 5, 5), 0), r"output_size must be positive"),
+])
+def test_pool_bad_input_errors(call, message: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
