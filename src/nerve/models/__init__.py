@@ -1,0 +1,20 @@
+"""Reference architectures, written with ``nerve.nn`` and PyTorch's (torchvision's) parameter names."""
+
+from nerve.models.efficientnet import MBConv, MBConvNet, SqueezeExcitation
+from nerve.models.lenet import LeNet5
+from nerve.models.resnet import (
+    BasicBlock,
+    Bottleneck,
+    ResNet,
+    resnet8,
+    resnet18,
+    resnet20,
+    resnet34,
+    resnet50,
+)
+from nerve.models.vgg import SmallVGG
+
+__all__ = [
+    "BasicBlock", "Bottleneck", "LeNet5", "MBConv", "MBConvNet", "ResNet", "SmallVGG", "SqueezeExcitation",
+    "resnet8", "resnet18", "resnet20", "resnet34", "resnet50",
+]

@@ -1,0 +1,243 @@
+"""CNN reference models: PyTorch-trained weights load into nerve and give the same outputs and gradients.
+
+torchvision is not a dependency, so the PyTorch twins are written here with torchvision's module names
+(conv1, bn1, layer1.0.downsample.0, ...): equal state-dict keys and shapes are part of what is tested.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn as tnn
+
+import nerve
+from nerve import models
+
+
+class TorchBasicBlock(tnn.Module):
+    expansion = 1
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv1 = tnn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = tnn.BatchNorm2d(planes)
+        self.relu = tnn.ReLU()
+        self.conv2 = tnn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = tnn.BatchNorm2d(planes)
+        self.downsample = downsample
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))) + identity)
+
+
+class TorchBottleneck(tnn.Module):
+    expansion = 4
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv1 = tnn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = tnn.BatchNorm2d(planes)
+        self.conv2 = tnn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = tnn.BatchNorm2d(planes)
+        self.conv3 = tnn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = tnn.BatchNorm2d(planes * 4)
+        self.relu = tnn.ReLU()
+        self.downsample = downsample
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        return self.relu(self.bn3(self.conv3(out)) + identity)
+
+
+class TorchResNet(tnn.Module):
+    def __init__(self, block, layers, num_classes, in_channels, widths, stem):
+        super().__init__()
+        self.inplanes = widths[0]
+        if stem == "imagenet":
+            self.conv1 = tnn.Conv2d(in_channels, widths[0], 7, 2, 3, bias=False)
+            self.maxpool = tnn.MaxPool2d(3, 2, 1)
+        else:
+            self.conv1 = tnn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
+            self.maxpool = tnn.Identity()
+        self.bn1 = tnn.BatchNorm2d(widths[0])
+        self.relu = tnn.ReLU()
+        self.stages = []
+        for i, (w, n) in enumerate(zip(widths, layers)):
+            stride = 1 if i == 0 else 2
+            down = None
+            if stride != 1 or self.inplanes != w * block.expansion:
+                down = tnn.Sequential(tnn.Conv2d(self.inplanes, w * block.expansion, 1, stride, bias=False),
+                                      tnn.BatchNorm2d(w * block.expansion))
+            blocks = [block(self.inplanes, w, stride, down)]
+            self.inplanes = w * block.expansion
+            blocks += [block(self.inplanes, w) for _ in range(1, n)]
+            setattr(self, f"layer{i + 1}", tnn.Sequential(*blocks))
+            self.stages.append(f"layer{i + 1}")
+        self.avgpool = tnn.AdaptiveAvgPool2d(1)
+        self.fc = tnn.Linear(widths[-1] * block.expansion, num_classes)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        for name in self.stages:
+            x = getattr(self, name)(x)
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def torch_lenet():
+    features = tnn.Sequential(tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(6, 16, 5),
+                              tnn.ReLU(), tnn.MaxPool2d(2))
+    classifier = tnn.Sequential(tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(),
+                                tnn.Linear(84, 10))
+    model = tnn.Module()
+    model.features, model.flatten, model.classifier = features, tnn.Flatten(), classifier
+    model.forward = lambda x: classifier(torch.flatten(features(x), 1))
+    return model
+
+
+def _train_torch(model: tnn.Module, shape: tuple[int, ...], classes: int, steps: int = 5) -> None:
+    """A few SGD steps on fixed random data, so weights and BN running statistics are not the defaults."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(*shape, generator=gen)
+    y = torch.randint(0, classes, (shape[0],), generator=gen)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    model.train()
+    for _ in range(steps):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+
+
+def _load(model: nerve.nn.Module, reference: tnn.Module) -> None:
+    state = {k: v.detach().numpy().copy() for k, v in reference.state_dict().items()}
+    assert list(model.state_dict()) == list(state), "state-dict keys or their order differ from PyTorch's"
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == {k: v.shape for k, v in state.items()}
+    model.load_state_dict(state)
+
+
+def _compare(model: nerve.nn.Module, reference: tnn.Module, x: np.ndarray, train: bool, atol: float) -> None:
+    model.train(train)
+    reference.train(train)
+    xn, xt = nerve.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yn, yt = model(xn), reference(xt)
+    np.testing.assert_allclose(yn.data, yt.detach().numpy(), rtol=1e-4, atol=atol)
+    w = np.random.default_rng(3).uniform(0.5, 1.5, yn.shape).astype(np.float32)
+    model.zero_grad()
+    reference.zero_grad()
+    (yn * nerve.tensor(w)).sum().backward()
+    (yt * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(xn.grad.data, xt.grad.numpy(), rtol=1e-3, atol=atol)
+    grads = dict(reference.named_parameters())
+    for name, p in model.named_parameters():
+        scale = max(1.0, float(np.abs(grads[name].grad.numpy()).max()))
+        np.testing.assert_allclose(p.grad.data, grads[name].grad.numpy(), rtol=1e-3, atol=atol * scale,
+                                   err_msg=name)
+    if train:  # running statistics moved the same way
+        for (name, b), tb in zip(model.named_buffers(), reference.buffers()):
+            np.testing.assert_allclose(b.data, tb.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_torch_trained_lenet_gives_the_same_predictions() -> None:
+    torch.manual_seed(0)
+    reference = torch_lenet()
+    _train_torch(reference, (32, 1, 28, 28), 10)
+    model = models.LeNet5()
+    _load(model, reference)
+    x = np.random.default_rng(1).standard_normal((16, 1, 28, 28)).astype(np.float32)
+    reference.eval()
+    model.eval()
+    with torch.no_grad():
+        expected = reference(torch.tensor(x)).numpy()
+    logits = model(nerve.tensor(x)).data
+    np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(logits.argmax(1), expected.argmax(1))
+    _compare(model, reference, x, train=True, atol=1e-5)
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_torch_trained_resnet8_matches_in_train_and_eval(train: bool) -> None:
+    torch.manual_seed(0)
+    reference = TorchResNet(TorchBasicBlock, (1, 1, 1), 10, 3, (16, 32, 64), "cifar")
+    _train_torch(reference, (16, 3, 32, 32), 10)
+    model = models.resnet8()
+    _load(model, reference)
+    x = np.random.default_rng(1).standard_normal((8, 3, 32, 32)).astype(np.float32)
+    _compare(model, reference, x, train=train, atol=2e-5)
+
+
+@pytest.mark.parametrize("factory, block, layers", [(models.resnet18, TorchBasicBlock, (2, 2, 2, 2)),
+                                                    (models.resnet50, TorchBottleneck, (3, 4, 6, 3))])
+def test_imagenet_resnets_have_torchvision_names_and_match(factory, block, layers) -> None:
+    torch.manual_seed(0)
+    reference = TorchResNet(block, layers, 1000, 3, (64, 128, 256, 512), "imagenet")
+    model = factory()
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in reference.parameters())
+    _load(model, reference)
+    x = np.random.default_rng(1).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    model.eval()
+    reference.eval()
+    with torch.no_grad():
+        expected = reference(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(model(nerve.tensor(x)).data, expected, rtol=1e-3, atol=1e-4)
+
+
+def test_resnet18_parameter_count_is_torchvisions() -> None:
+    assert sum(p.numel() for p in models.resnet18().parameters()) == 11_689_512
+    assert sum(p.numel() for p in models.resnet50().parameters()) == 25_557_032
+
+
+def test_zero_init_residual_makes_blocks_start_as_identity() -> None:
+    model = models.resnet8(zero_init_residual=True)
+    assert all(not np.any(block.bn2.weight.data) for stage in model.stages() for block in stage)
+
+
+def test_mbconv_matches_a_torch_twin() -> None:
+    hidden, squeeze = 32, 2
+
+    class TorchSE(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.avgpool, self.fc1, self.fc2 = tnn.AdaptiveAvgPool2d(1), tnn.Conv2d(hidden, squeeze, 1), \
+                tnn.Conv2d(squeeze, hidden, 1)
+            self.activation, self.scale_activation = tnn.SiLU(), tnn.Sigmoid()
+
+        def forward(self, x):
+            return x * self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+
+    class TorchMBConv(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = tnn.Sequential(
+                tnn.Conv2d(8, hidden, 1, bias=False), tnn.BatchNorm2d(hidden), tnn.SiLU(),
+                tnn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden, bias=False), tnn.BatchNorm2d(hidden),
+                tnn.SiLU(), TorchSE(), tnn.Conv2d(hidden, 8, 1, bias=False), tnn.BatchNorm2d(8))
+
+        def forward(self, x):
+            return self.block(x) + x
+
+    torch.manual_seed(0)
+    reference = TorchMBConv()
+    _train_torch(tnn.Sequential(reference, tnn.AdaptiveAvgPool2d(1), tnn.Flatten()), (8, 8, 9, 9), 8)
+    model = models.MBConv(8, 8, kernel_size=3, stride=1, expand_ratio=4, se_ratio=0.25)
+    _load(model, reference)
+    x = np.random.default_rng(1).standard_normal((4, 8, 9, 9)).astype(np.float32)
+    for train in (True, False):
+        _compare(model, reference, x, train=train, atol=2e-5)
+
+
+@pytest.mark.parametrize("model, shape", [(models.LeNet5(), (2, 1, 28, 28)), (models.SmallVGG(), (2, 1, 28, 28)),
+                                          (models.resnet8(in_channels=1), (2, 1, 28, 28)),
+                                          (models.resnet20(), (2, 3, 32, 32)), (models.MBConvNet(), (2, 1, 28, 28))])
+def test_models_output_logits_and_train(model: nerve.nn.Module, shape) -> None:
+    x = nerve.randn(*shape)
+    y = nerve.tensor(np.array([1, 7]))
+    opt = nerve.optim.SGD(model.parameters(), lr=0.01)
+    loss = nerve.nn.functional.cross_entropy(model(x), y)
+    assert model(x).shape == (2, 10)
+    opt.zero_grad()
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+    opt.step()
