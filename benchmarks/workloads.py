@@ -90,6 +90,59 @@ def mlp(dims: tuple[int, ...], activation: str) -> Callable[[ModuleType], Any]:
     return build
 
 
+def conv_flops(batch: int, in_channels: int, out_channels: int, kernel: int, out_hw: int, groups: int = 1) -> int:
+    """Forward FLOPs of a square convolution: 2·B·Ho·Wo·C_out·(C_in/groups)·k²."""
+    return 2 * batch * out_hw * out_hw * out_channels * (in_channels // groups) * kernel * kernel
+
+
+def lenet5(nn: ModuleType) -> Any:
+    """W2's LeNet-5 (ReLU, max pooling) as one Sequential, in either framework."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )
+
+
+def lenet5_flops(batch: int) -> int:
+    return (conv_flops(batch, 1, 6, 5, 28) + conv_flops(batch, 6, 16, 5, 10)
+            + linear_flops(batch, (400, 120, 84, 10)))
+
+
+def resnet8(nn: ModuleType) -> Any:
+    """W3's CIFAR-style ResNet-8 written against the framework's ``nn`` (the same code builds both twins)."""
+
+    class Block(nn.Module):  # type: ignore[name-defined,misc]
+        def __init__(self, cin: int, cout: int, stride: int) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.relu = nn.ReLU()
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
+                                                nn.BatchNorm2d(cout))
+
+        def forward(self, x: Any) -> Any:
+            identity = x if self.downsample is None else self.downsample(x)
+            return self.relu(self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))) + identity)
+
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+        Block(16, 16, 1), Block(16, 32, 2), Block(32, 64, 2),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10),
+    )
+
+
+def resnet8_flops(batch: int) -> int:
+    return (conv_flops(batch, 3, 16, 3, 32) + 2 * conv_flops(batch, 16, 16, 3, 32)
+            + conv_flops(batch, 16, 32, 3, 16) + conv_flops(batch, 32, 32, 3, 16) + conv_flops(batch, 16, 32, 1, 16)
+            + conv_flops(batch, 32, 64, 3, 8) + conv_flops(batch, 64, 64, 3, 8) + conv_flops(batch, 32, 64, 1, 8)
+            + linear_flops(batch, (64, 10)))
+
+
 W1_DIMS = (784, 512, 256, 10)
 W6_DIMS = (2, 16, 1)
 
@@ -117,6 +170,38 @@ WORKLOADS: dict[str, Workload] = {
             optimizer="SGD",
             optimizer_kwargs={"lr": 0.01},
             forward_flops=linear_flops(4, W6_DIMS),
+        ),
+        Workload(
+            id="W2",
+            description="LeNet-5 (ReLU, max pool) on 1x28x28, batch 64, cross-entropy, SGD momentum 0.9",
+            build=lenet5,
+            x=normal(64, 1, 28, 28),
+            y=class_targets(64, 10),
+            loss="cross_entropy",
+            optimizer="SGD",
+            optimizer_kwargs={"lr": 0.01, "momentum": 0.9},
+            forward_flops=lenet5_flops(64),
+        ),
+        Workload(
+            id="W3",
+            description="ResNet-8 (CIFAR-style, BN) on 3x32x32, batch 64, cross-entropy, SGD momentum 0.9",
+            build=resnet8,
+            x=normal(64, 3, 32, 32),
+            y=class_targets(64, 10),
+            loss="cross_entropy",
+            optimizer="SGD",
+            optimizer_kwargs={"lr": 0.01, "momentum": 0.9},
+            forward_flops=resnet8_flops(64),
+        ),
+        Workload(
+            id="I2",
+            description="W2's model, batch 1, forward only under no_grad",
+            build=lenet5,
+            x=normal(1, 1, 28, 28),
+            y=None,
+            loss=None,
+            optimizer=None,
+            forward_flops=lenet5_flops(1),
         ),
         Workload(
             id="I1",

@@ -4,6 +4,8 @@ import pytest
 
 from nerve.cli import main
 
+RECIPE_NAMES = "lenet-mnist, mlp, mlp-mnist, resnet-mnist"
+
 
 @pytest.mark.slow
 @pytest.mark.download
@@ -52,8 +54,8 @@ def test_one_epoch_run_writes_a_loadable_model_and_is_listed(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["train", "no-such-recipe"], "unknown recipe 'no-such-recipe'; available: mlp, mlp-mnist"),
-        (["train", "mlp-mnst"], "unknown recipe 'mlp-mnst' (did you mean 'mlp-mnist'?); available: mlp, mlp-mnist"),
+        (["train", "no-such-recipe"], f"unknown recipe 'no-such-recipe'; available: {RECIPE_NAMES}"),
+        (["train", "mlp-mnst"], f"unknown recipe 'mlp-mnst' (did you mean 'mlp-mnist'?); available: {RECIPE_NAMES}"),
         (["train", "--lr", "-1"], "command line: lr = -1.0 is out of range, expected a positive number"),
         (["train", "--epochs", "0"], "command line: epochs = 0 is out of range, expected a positive integer"),
         (["train", "--batch-size", "0"], "command line: batch_size = 0 is out of range, expected a positive "

@@ -55,6 +55,9 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "patience": (_non_negative, "a non-negative integer"),
     "grad_clip_norm": (_positive, "a positive number"),
     "task": (lambda v: v in ("auto", "classification", "regression"), "'auto', 'classification' or 'regression'"),
+    "augment": (lambda v: v in ("none", "affine", "crop"), "'none', 'affine' or 'crop'"),
+    "model": (lambda v: v in ("lenet5", "resnet8", "resnet20", "vgg", "mbconv"),
+              "one of lenet5, resnet8, resnet20, vgg, mbconv"),
     "image_size": (lambda v: len(v) == 2 and all(isinstance(s, int) and s >= 1 for s in v), "[height, width]"),
 }
 

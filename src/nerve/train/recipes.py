@@ -112,12 +112,64 @@ def _mnist_data(config: dict[str, Any]) -> Data:
     n_val, n = int(config["val_size"]), len(train_full)
     if not 0 < n_val < n:
         raise ValueError(f"val_size must be between 1 and {n - 1}, got {n_val}")
-    # the validation set is the last val_size training images (fixed, so runs are comparable)
+    augment = _augmentation(config)
+    train_source = train_full
+    if augment is not None:
+        # a second view of the same arrays: only the training split sees the random transforms
+        train_source = MNIST(config.get("data_dir"), train=True, download=True, transform=augment)
     info = {"task": "classification", "class_names": [str(i) for i in range(10)], "input_shape": [1, 28, 28],
-            "input_kind": "image", "pixel_scale": 255.0,
-            "description": f"MLP {'-'.join(map(str, [784, *config['hidden'], 10]))} (ReLU, dropout "
-                           f"{config['dropout']}) on MNIST"}
-    return Data(Subset(train_full, np.arange(n - n_val)), Subset(train_full, np.arange(n - n_val, n)), test, info)
+            "input_kind": "image", "pixel_scale": 255.0, "description": _describe_model(config) + " on MNIST"
+            + (f" with augmentation ({config['augment']})" if augment is not None else "")}
+    # the validation set is the last val_size training images (fixed, so runs are comparable)
+    return Data(Subset(train_source, np.arange(n - n_val)), Subset(train_full, np.arange(n - n_val, n)), test, info)
+
+
+AUGMENTATIONS = ("none", "affine", "crop")
+
+
+def _augmentation(config: dict[str, Any]) -> Any:
+    """The training-time transform named by ``config['augment']``: small rotations, shifts and zooms
+    (``affine``), or pad-2-and-crop shifts (``crop``). Digits must not be flipped."""
+    from nerve.data import transforms as T
+
+    kind = config.get("augment") or "none"
+    if kind not in AUGMENTATIONS:
+        raise ValueError(f"augment must be one of {', '.join(AUGMENTATIONS)}, got {kind!r}")
+    if kind == "affine":
+        return T.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1))
+    if kind == "crop":
+        return T.RandomCrop(28, padding=2)
+    return None
+
+
+CNN_MODELS = ("lenet5", "resnet8", "resnet20", "vgg", "mbconv")
+
+
+def _describe_model(config: dict[str, Any]) -> str:
+    name = config.get("model", "mlp")
+    if name == "mlp":
+        return f"MLP {'-'.join(map(str, [784, *config['hidden'], 10]))} (ReLU, dropout {config['dropout']})"
+    return {"lenet5": "LeNet-5 (ReLU, max pool)", "resnet8": "ResNet-8 (CIFAR-style, BN)",
+            "resnet20": "ResNet-20 (CIFAR-style, BN)", "vgg": "small VGG (3x3 convs, BN)",
+            "mbconv": "MBConv net (EfficientNet-style)"}.get(name, name)
+
+
+def _cnn_model(config: dict[str, Any], info: dict[str, Any]) -> nn.Module:
+    from nerve import models
+
+    name = config["model"]
+    channels = int(info["input_shape"][0])
+    classes = len(info["class_names"])
+    factories: dict[str, Callable[[], nn.Module]] = {
+        "lenet5": lambda: models.LeNet5(classes, channels),
+        "resnet8": lambda: models.resnet8(classes, channels),
+        "resnet20": lambda: models.resnet20(classes, channels),
+        "vgg": lambda: models.SmallVGG(classes, channels),
+        "mbconv": lambda: models.MBConvNet(classes, channels),
+    }
+    if name not in factories:
+        raise ValueError(f"model must be one of {', '.join(CNN_MODELS)}, got {name!r}")
+    return factories[name]()
 
 
 def _mlp_model(config: dict[str, Any], info: dict[str, Any]) -> nn.Module:
@@ -193,6 +245,24 @@ RECIPES: dict[str, Recipe] = {
                           val_size=5000, seed=0, data_dir=None, patience=None, grad_clip_norm=None,
                           tensorboard=False),
             data=_mnist_data, model=_mlp_model,
+            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
+        ),
+        Recipe(
+            name="lenet-mnist",
+            summary="LeNet-5 (ReLU, max pool) on MNIST, Adam + cosine LR",
+            defaults=dict(model="lenet5", epochs=12, lr=2e-3, batch_size=128, augment="none", weight_decay=0.0,
+                          val_size=5000, seed=0, data_dir=None, patience=None, grad_clip_norm=None,
+                          tensorboard=False),
+            data=_mnist_data, model=_cnn_model,
+            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
+        ),
+        Recipe(
+            name="resnet-mnist",
+            summary="ResNet-8 (CIFAR-style, batch norm) on MNIST with rotation/shift/zoom augmentation, AdamW",
+            defaults=dict(model="resnet8", epochs=8, lr=2e-3, batch_size=128, augment="affine",
+                          weight_decay=5e-4, val_size=5000, seed=0, data_dir=None, patience=None,
+                          grad_clip_norm=None, tensorboard=False),
+            data=_mnist_data, model=_cnn_model,
             types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
         ),
         Recipe(
