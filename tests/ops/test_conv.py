@@ -11,10 +11,13 @@ from nerve.nn import functional as F
 from nerve.ops import conv
 
 
-@pytest.fixture(params=["per_offset", "im2col"], autouse=True)
+@pytest.fixture(params=["per_offset", "per_offset_by_sample", "im2col"], autouse=True)
 def route(request, monkeypatch) -> str:
-    """Run every test through both convolution routes (depthwise convolutions always go per offset)."""
-    monkeypatch.setattr(conv, "PER_OFFSET_MIN_CHANNELS", 1 if request.param == "per_offset" else 10**9)
+    """Run every test through both convolution routes (depthwise convolutions always go per offset), the
+    per-offset one also one sample at a time, as its batch chunking does on large batches."""
+    monkeypatch.setattr(conv, "PER_OFFSET_MIN_CHANNELS", 10**9 if request.param == "im2col" else 1)
+    if request.param == "per_offset_by_sample":
+        monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
     return request.param
 
 # (N, C, H, W), (O, C/groups, kh, kw), stride, padding, dilation, groups: odd sizes, asymmetric kernels,
@@ -119,6 +122,22 @@ def test_conv_transpose_is_the_adjoint_of_conv() -> None:
     back = F.conv_transpose2d(nerve.tensor(g), nerve.tensor(w), stride=2, padding=1, output_padding=(0, 1))
     assert back.shape == x.shape
     np.testing.assert_allclose((y.data * g).sum(), (x * back.data).sum(), rtol=1e-12)
+
+
+def test_batch_chunks_of_uneven_size_agree_with_one_pass(monkeypatch) -> None:
+    x = rand(5, 8, 9, 9, seed=1)
+    w = rand(6, 8, 3, 3, seed=2)
+    monkeypatch.setattr(conv, "PER_OFFSET_MIN_CHANNELS", 1)
+    per_sample = 3 * 3 * 6 * 11 * 11 * 8  # bytes of kernel-offset products per sample (float64)
+    results = []
+    for chunk_bytes in (10**9, 2 * per_sample):  # one pass, then chunks of 2, 2 and 1 samples
+        monkeypatch.setattr(conv, "CHUNK_BYTES", chunk_bytes)
+        xt, wt = nerve.tensor(x, requires_grad=True), nerve.tensor(w, requires_grad=True)
+        y = F.conv2d(xt, wt, padding=1)
+        (y * nerve.tensor(rand(*y.shape, seed=3))).sum().backward()
+        results.append((y.data, xt.grad.data, wt.grad.data))
+    for one_pass, chunked in zip(*results):
+        np.testing.assert_allclose(chunked, one_pass, rtol=1e-12, atol=1e-12)
 
 
 def test_routes_agree_on_a_resnet_sized_layer(monkeypatch) -> None:

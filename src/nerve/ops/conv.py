@@ -40,6 +40,9 @@ Pair = tuple[int, int]
 #: Input channels per group from which :class:`Conv2d` (a GEMM per kernel offset) beats im2col: below it the
 #: per-offset GEMMs are too thin. Depthwise convolutions (1 channel per group) always go per offset.
 PER_OFFSET_MIN_CHANNELS = 8
+
+#: Bytes of kernel-offset products per batch chunk in :class:`Conv2d` (sized to stay in the last-level cache).
+CHUNK_BYTES = 6 * 2**20
 Padding = tuple[int, int, int, int]  # top, bottom, left, right
 
 
@@ -199,10 +202,13 @@ class Conv2d(Function):
     No im2col: the input is laid out channel-major (C, N·Hq·Wq), split into its stride phases (for stride s,
     phase (a, b) holds the pixels at rows ≡ a and columns ≡ b mod s), and each kernel offset (i, j) reads one
     phase at a constant flat shift. So every offset is a GEMM ``W_ij (O, C) @ phase[:, shift : shift + M]``
-    on a *view*, accumulated into the output grid. That moves kh·kw times less memory than im2col's column
-    matrix (which misses the cache for ResNet-sized layers) and keeps only the phases, about the input's
-    size, for backward. Outputs are computed on the Hq × Wq phase grid; positions past Ho × Wo are wasted
-    work, dropped at the end.
+    on a *view*; the kh·kw products are then summed. Outputs are computed on the Hq × Wq phase grid;
+    positions past Ho × Wo are wasted work, dropped at the end. Only the phases (about the input's size) are
+    kept for backward.
+
+    The batch is processed in chunks sized so that the kh·kw products of a chunk (``CHUNK_BYTES``) stay in
+    the last-level cache: 2x faster on ResNet-8's 32×32 layers than one pass over the whole batch, whose
+    products (42 MB for 16 channels) go out to memory and back.
     """
 
     fresh_grads = True  # every gradient is a new array (GEMM outputs, accumulated canvases)
@@ -216,29 +222,35 @@ class Conv2d(Function):
         ho = conv_output_size(h, kh, sh, pt + pb, dh)
         wo = conv_output_size(wd, kw, sw, pl + pr, dw)
         hq, wq = -(-(h + pt + pb) // sh), -(-(wd + pl + pr) // sw)
-        m = n * hq * wq
         # (phase row, phase col, flat shift) of each kernel offset, in (i, j) order
         offsets = [((i * dh) % sh, (j * dw) % sw, (i * dh // sh) * wq + j * dw // sw)
                    for i in range(kh) for j in range(kw)]
-        length = m + max(shift for _, _, shift in offsets)
-        phases = self._phases(x, padding, stride, hq, wq, length, {(a, b) for a, b, _ in offsets})
         w_offsets = np.ascontiguousarray(w.reshape(groups, o // groups, cg, kh * kw).transpose(3, 0, 1, 2))
-        # All GEMMs first, then one summing pass: interleaving an add after each GEMM measured 1.7x slower,
-        # because OpenBLAS's second thread keeps spinning (and taking the other core) after every call.
-        terms = np.empty((kh * kw, groups, o // groups, m), dtype=x.dtype)
-        for k, (a, bb, shift) in enumerate(offsets):
-            window = phases[a, bb].reshape(groups, cg, length)[:, :, shift : shift + m]
-            _product(w_offsets[k], window, out=terms[k])
-        grid = terms.sum(axis=0) if len(offsets) > 1 else terms[0]
-        del terms
-        valid = grid.reshape(o, n, hq, wq)[:, :, :ho, :wo].transpose(1, 0, 2, 3)
+        chunk = max(1, min(n, CHUNK_BYTES // (len(offsets) * o * hq * wq * x.itemsize)))
+        # One buffer for the products of every chunk: fresh multi-MB arrays cost page faults on each call.
+        terms_buffer = np.empty(len(offsets) * o * chunk * hq * wq, dtype=x.dtype)
         out = np.empty((n, o, ho, wo), dtype=x.dtype)
-        if b is not None:
-            np.add(valid, b.reshape(o, 1, 1), out=out)
-        else:
-            np.copyto(out, valid)
-        self.geometry = (x.shape, padding, stride, hq, wq, length, offsets, groups)
-        self.saved = (phases if self.needs_input_grad[1] else None, w_offsets, w.shape)
+        all_phases = []
+        for start in range(0, n, chunk):
+            xb = x[start : start + chunk]
+            m = len(xb) * hq * wq
+            length = m + offsets[-1][2]  # the largest shift is the last offset's
+            phases = self._phases(xb, padding, stride, hq, wq, length, {(a, bb) for a, bb, _ in offsets})
+            terms = terms_buffer[: len(offsets) * o * m].reshape(len(offsets), groups, o // groups, m)
+            # All GEMMs first, then one summing pass: an add after each GEMM measured 1.7x slower, because
+            # OpenBLAS's second thread keeps spinning (and taking the other core) after every call.
+            for k, (a, bb, shift) in enumerate(offsets):
+                window = phases[a, bb].reshape(groups, cg, length)[:, :, shift : shift + m]
+                _product(w_offsets[k], window, out=terms[k])
+            grid = terms.sum(axis=0) if len(offsets) > 1 else terms[0]
+            valid = grid.reshape(o, len(xb), hq, wq)[:, :, :ho, :wo].transpose(1, 0, 2, 3)
+            if b is not None:
+                np.add(valid, b.reshape(o, 1, 1), out=out[start : start + chunk])
+            else:
+                out[start : start + chunk] = valid
+            all_phases.append(phases if self.needs_input_grad[1] else None)
+        self.geometry = (x.shape, padding, stride, hq, wq, offsets, groups, chunk)
+        self.saved = (all_phases, w_offsets, w.shape)
         return out
 
     @staticmethod
@@ -263,51 +275,63 @@ class Conv2d(Function):
         return phases
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        phases, w_offsets, w_shape = self.saved
-        x_shape, padding, stride, hq, wq, length, offsets, groups = self.geometry
+        all_phases, w_offsets, w_shape = self.saved
+        x_shape, padding, stride, hq, wq, offsets, groups, chunk = self.geometry
         n, c = x_shape[:2]
-        o, cg, kh, kw = w_shape
+        o, cg = w_shape[:2]
         ho, wo = g.shape[2:]
         needs = self.needs_input_grad
-        m = n * hq * wq
-        grid = np.zeros((o, n, hq, wq), dtype=g.dtype)
-        grid[:, :, :ho, :wo] = g.transpose(1, 0, 2, 3)
-        grid3 = grid.reshape(groups, o // groups, m)
+        og = o // groups
         gw = gx = gb = None
-        if needs[1]:
-            gw_offsets = np.empty((kh * kw, groups, o // groups, cg), dtype=g.dtype)
-            for k, (a, b, shift) in enumerate(offsets):
-                window = phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m]
-                np.matmul(grid3, window.swapaxes(-1, -2), out=gw_offsets[k])
-            gw = gw_offsets.transpose(1, 2, 3, 0).reshape(w_shape)
         if len(needs) == 3 and needs[2]:
             gb = g.sum(axis=(0, 2, 3))
+        gw_offsets = np.zeros((len(offsets), groups, og, cg), dtype=g.dtype) if needs[1] else None
+        gw_chunk = np.empty_like(gw_offsets) if needs[1] else None
         if needs[0]:
-            g_phases = {key: np.zeros((c, length), dtype=g.dtype) for key in {(a, b) for a, b, _ in offsets}}
-            terms = np.empty((kh * kw, groups, cg, m), dtype=g.dtype)
-            for k in range(len(offsets)):  # GEMMs first, then the shifted adds (see forward)
-                _product(w_offsets[k].swapaxes(-1, -2), grid3, out=terms[k])
-            for k, (a, b, shift) in enumerate(offsets):
-                g_phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m] += terms[k]
-            del terms
-            gx = self._unphase(g_phases, x_shape, padding, stride, hq, wq)
+            gx = np.empty(x_shape, dtype=g.dtype)
+            terms_buffer = np.empty(len(offsets) * c * chunk * hq * wq, dtype=g.dtype)
+        grid_buffer = np.empty(o * chunk * hq * wq, dtype=g.dtype)
+        for index, start in enumerate(range(0, n, chunk)):
+            nb = min(chunk, n - start)
+            m = nb * hq * wq
+            length = m + offsets[-1][2]
+            grid = grid_buffer[: o * m].reshape(o, nb, hq, wq)
+            grid.fill(0)  # the surplus grid positions must contribute nothing
+            grid[:, :, :ho, :wo] = g[start : start + nb].transpose(1, 0, 2, 3)
+            grid3 = grid.reshape(groups, og, m)
+            if needs[1]:
+                phases = all_phases[index]
+                for k, (a, b, shift) in enumerate(offsets):
+                    window = phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m]
+                    np.matmul(grid3, window.swapaxes(-1, -2), out=gw_chunk[k])
+                gw_offsets += gw_chunk
+            if needs[0]:
+                terms = terms_buffer[: len(offsets) * c * m].reshape(len(offsets), groups, cg, m)
+                for k in range(len(offsets)):  # GEMMs first, then the shifted adds (see forward)
+                    _product(w_offsets[k].swapaxes(-1, -2), grid3, out=terms[k])
+                g_phases = {key: np.zeros((c, length), dtype=g.dtype) for key in {(a, b) for a, b, _ in offsets}}
+                for k, (a, b, shift) in enumerate(offsets):
+                    g_phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m] += terms[k]
+                self._unphase(g_phases, gx[start : start + nb], padding, stride, hq, wq)
+        if needs[1]:
+            gw = gw_offsets.transpose(1, 2, 3, 0).reshape(w_shape)
         return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
 
     @staticmethod
-    def _unphase(g_phases: dict[tuple[int, int], np.ndarray], x_shape: tuple[int, ...], padding: Padding,
-                 stride: Pair, hq: int, wq: int) -> np.ndarray:
-        """Adjoint of :meth:`_phases`: back to an NCHW gradient of the unpadded input."""
-        n, c, h, wd = x_shape
+    def _unphase(g_phases: dict[tuple[int, int], np.ndarray], gx: np.ndarray, padding: Padding, stride: Pair,
+                 hq: int, wq: int) -> None:
+        """Adjoint of :meth:`_phases`: write the NCHW gradient of the unpadded input chunk into ``gx``."""
+        n, c, h, wd = gx.shape
         pt, _, pl, _ = padding
         sh, sw = stride
         m = n * hq * wq
         if stride == (1, 1):
             canvas = g_phases[0, 0][:, :m].reshape(c, n, hq, wq)
         else:
-            canvas = np.zeros((c, n, hq * sh, wq * sw), dtype=next(iter(g_phases.values())).dtype)
+            canvas = np.zeros((c, n, hq * sh, wq * sw), dtype=gx.dtype)
             for (a, b), flat in g_phases.items():
                 canvas[:, :, a::sh, b::sw] = flat[:, :m].reshape(c, n, hq, wq)
-        return np.ascontiguousarray(canvas[:, :, pt : pt + h, pl : pl + wd].transpose(1, 0, 2, 3))
+        gx[...] = canvas[:, :, pt : pt + h, pl : pl + wd].transpose(1, 0, 2, 3)
 
 
 def _product(w: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
