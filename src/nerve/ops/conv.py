@@ -4,12 +4,12 @@
 They are fused primitives because composing them from slicing and matmul would build k·k graph nodes per
 layer. Measured on ResNet-8 and LeNet-5 shapes (batch 64, 2-core AMD EPYC, OpenBLAS 0.3.31):
 
-* :class:`Conv2d`, the main route: one GEMM per kernel offset, ``W_ij (O, C) @ x_shifted``, where each shifted
-  input is a *view* of a channel-major copy of the padded input (split into stride phases for strided
-  convolutions), so no im2col matrix is built. im2col writes and reads kh·kw copies of the input (40 MB for
-  a 16-channel 32×32 batch) and runs at memory speed; this route moves only the input, the output and kh·kw
-  output-sized GEMM results, and keeps about one input's worth for backward. 1.1-3x faster than im2col on
-  ResNet layers with 16-64 channels.
+* :class:`Conv2d`, the main route: each kernel offset's input is a constant flat shift of a channel-major
+  copy of the padded input (split into stride phases for strided convolutions). The batch goes through in
+  cache-sized chunks; per chunk the shifted windows (contiguous runs) are stacked into one GEMM. A
+  whole-batch im2col writes and reads kh·kw copies of the input (40 MB for a 16-channel 32×32 batch) at
+  memory speed; the chunks stay in cache, and backward keeps only the phases (about one input's worth).
+  2-3x faster than whole-batch im2col on ResNet layers with 16-64 channels.
 * :class:`Conv2dIm2col` for thin layers (fewer than ``PER_OFFSET_MIN_CHANNELS`` input channels per group,
   such as the first layer on grey or RGB images), whose per-offset GEMMs would have an inner dimension of
   1-3. Its stride-1 form reads the window at offset (i, j) as the contiguous run starting at ``i·Wp + j`` of
