@@ -33,7 +33,21 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
-class Dropout2d(Module):
+class _ChannelDropout(Module):
+    """Shared by :class:`Dropout1d` and :class:`Dropout2d`: whole channels dropped with probability ``p``."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"{type(self).__name__}: p must be in [0, 1], got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(_ChannelDropout):
     """Zero whole channels of (N, C, H, W) with probability ``p`` in training; survivors scale by 1/(1-p).
 
     Adjacent pixels of a feature map are strongly correlated, so element-wise dropout barely regularises a
@@ -42,32 +56,15 @@ class Dropout2d(Module):
     Shape: (N, C, H, W) or (C, H, W); output has the input's shape.
     """
 
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
-        self.p = p
-        self.inplace = inplace
-
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout2d(x, self.p, self.training)
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
 
+class Dropout1d(_ChannelDropout):
+    """Zero whole channels of (N, C, L) with probability ``p`` in training; survivors scale by 1/(1-p).
 
-class Dropout1d(Module):
-    """Zero whole channels of (N, C, L) with probability ``p`` in training; survivors scale by 1/(1-p)."""
-
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout1d: p must be in [0, 1], got {p}")
-        self.p = p
-        self.inplace = inplace
+    Shape: (N, C, L) or (C, L); output has the input's shape.
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout1d(x, self.p, self.training)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"

@@ -28,6 +28,14 @@ def _optional_parameter(module: Module, name: str, shape: tuple[int, ...], dtype
     module.register_parameter(name, Parameter(np.empty(shape, dtype=dtype)) if present else None)
 
 
+def _reset_affine(module: Module) -> None:
+    """Start a norm layer's optional affine map as the identity: weight 1, bias 0."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 def _check_dtype(x: Tensor, weight: Parameter | None, name: str) -> None:
     if weight is not None and x.dtype != weight.dtype:
         raise TypeError(
@@ -75,10 +83,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input(self, x: Tensor) -> None:
         name = f"{type(self).__name__}({self.num_features})"
@@ -220,10 +225,7 @@ class LayerNorm(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, x: Tensor) -> Tensor:
         name = f"LayerNorm({self.normalized_shape})"
@@ -292,10 +294,7 @@ class GroupNorm(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, x: Tensor) -> Tensor:
         name = f"GroupNorm({self.num_groups}, {self.num_channels})"
