@@ -168,10 +168,9 @@ def _pool_args(x: Tensor, kernel_size: int | Sequence[int], stride: int | Sequen
         raise ValueError(f"{where}: input of spatial size {'x'.join(map(str, size))} is smaller than the kernel "
                          f"{'x'.join(map(str, kernel))} (padding {pad}, dilation {dilation_}); "
                          f"got input shape {tuple(x.shape)}")
-    if spatial == 1:
-        size, kernel, stride_, pad, dilation_, out = ((1, *t) for t in (size, kernel, stride_, pad, dilation_, out))
-        out = (1, out[1])
-        pad = (0, pad[1])
+    if spatial == 1:  # a height-1 image: a neutral first dim for each argument
+        size, kernel, stride_, dilation_, out = ((1, *t) for t in (size, kernel, stride_, dilation_, out))
+        pad = (0, *pad)
     canvas = pool_padding(size, kernel, stride_, pad, dilation_, out)  # type: ignore[arg-type]
     return kernel, stride_, canvas, dilation_, out  # type: ignore[return-value]
 

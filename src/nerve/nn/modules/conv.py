@@ -17,15 +17,18 @@ from nerve.tensor import Tensor
 
 
 class _ConvNd(Module):
-    """Shared by the conv layers: hyperparameters, parameters, PyTorch's initialisation and repr."""
+    """Shared by the conv layers: hyperparameters, parameters, PyTorch's initialisation and repr.
+
+    Its ``__init__`` is ``Conv1d``'s and ``Conv2d``'s (PyTorch's argument order); ``ConvTranspose2d`` reorders.
+    """
 
     _spatial: int
     _transposed = False
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
-                 stride: int | Sequence[int], padding: str | int | Sequence[int], dilation: int | Sequence[int],
-                 groups: int, bias: bool, padding_mode: str, dtype: Any,
-                 output_padding: int | Sequence[int] = 0) -> None:
+                 stride: int | Sequence[int] = 1, padding: str | int | Sequence[int] = 0,
+                 dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 dtype: Any = None) -> None:
         super().__init__()
         name = type(self).__name__
         n = self._spatial
@@ -46,7 +49,7 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: padding='same' is not supported for strided convolutions "
                              f"(stride={self.stride})")
         self.dilation = as_tuple(dilation, n, "dilation", name)
-        self.output_padding = as_tuple(output_padding, n, "output_padding", name, minimum=0)
+        self.output_padding = (0,) * n  # only transposed convolutions set it
         self.groups = groups
         self.padding_mode = padding_mode
         dt = get_default_dtype() if dtype is None else as_dtype(dtype)
@@ -100,13 +103,6 @@ class Conv1d(_ConvNd):
 
     _spatial = 1
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
-                 stride: int | Sequence[int] = 1, padding: str | int | Sequence[int] = 0,
-                 dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype)
-
     def forward(self, x: Tensor) -> Tensor:
         return conv1d_checked(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
                               self._where())
@@ -144,13 +140,6 @@ class Conv2d(_ConvNd):
 
     _spatial = 2
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
-                 stride: int | Sequence[int] = 1, padding: str | int | Sequence[int] = 0,
-                 dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype)
-
     def forward(self, x: Tensor) -> Tensor:
         return conv2d_checked(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
                               self._where())
@@ -178,7 +167,8 @@ class ConvTranspose2d(_ConvNd):
         if isinstance(padding, str):
             raise ValueError(f"ConvTranspose2d: padding must be an int or a pair, got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype, output_padding=output_padding)
+                         padding_mode, dtype)
+        self.output_padding = as_tuple(output_padding, 2, "output_padding", "ConvTranspose2d", minimum=0)
 
     def forward(self, x: Tensor) -> Tensor:
         return conv_transpose2d_checked(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
