@@ -10,6 +10,9 @@
 
 from __future__ import annotations
 
+# First, before any large array exists: tunes glibc's malloc thresholds (see _allocator for why and the opt-out).
+from nerve import _allocator
+
 # The Tensor class comes first: the op modules import it, and tensor.py imports them back at its end.
 from nerve.tensor import Tensor
 

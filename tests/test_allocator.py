@@ -1,0 +1,50 @@
+"""nerve keeps large temporaries' pages mapped between steps (see nerve/_allocator.py)."""
+
+import subprocess
+import sys
+
+import pytest
+
+# One "step" holds 30 arrays of 1 MB at once and then frees them all, as a forward/backward pass does; the
+# probe reports the page faults of a second step. Untuned, glibc's dynamic thresholds only reach the size of one
+# freed block (1 MB mmap, 2 MB trim), so the 30 MB freed at the heap top are returned and faulted in again.
+PROBE = """
+import resource, sys
+import numpy as np
+{setup}
+def churn():
+    arrays = [np.ones(2**18, dtype=np.float32) for _ in range(30)]
+    del arrays
+churn()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+churn()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt tuning is Linux-only")
+
+
+def page_faults(setup: str, env: dict[str, str] | None = None) -> int:
+    out = subprocess.run([sys.executable, "-c", PROBE.format(setup=setup)], capture_output=True, text=True,
+                         check=True, env=env)
+    return int(out.stdout.strip())
+
+
+@linux_only
+def test_importing_nerve_keeps_freed_large_arrays_mapped() -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "NERVE_TUNE"))}
+    tuned = page_faults("import nerve; assert nerve._allocator.tune()", env)
+    untuned = page_faults("", env)
+    # 30 MB of new pages is 7,680 faults of 4 KB; tuned, the heap keeps and reuses them.
+    assert tuned < 100, tuned
+    assert untuned > 10 * max(tuned, 10), (untuned, tuned)
+
+
+@linux_only
+def test_tuning_can_be_switched_off() -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | {"NERVE_TUNE_MALLOC": "0"}
+    assert page_faults("import nerve; assert not nerve._allocator.tune()", env) > 1000  # ~7,680
