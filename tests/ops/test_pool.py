@@ -48,6 +48,14 @@ def test_max_pool_ties_pick_the_first_maximum_like_torch() -> None:
     compare_with_torch(lambda lib, t: lib.nn.functional.max_pool2d(t, 2, return_indices=True), x)
 
 
+@pytest.mark.parametrize("kernel", [2, 3, (2, 3)])
+def test_max_pool_gradient_with_ties_goes_to_the_first_maximum_like_torch(kernel) -> None:
+    # ReLU outputs: whole windows of zeros tie; 7x9 leaves rows/columns outside every tiled window
+    x = np.maximum(np.random.default_rng(3).standard_normal((2, 3, 7, 9)), 0).astype(np.float32)
+    x[0, 0, :3, :3] = 0.5
+    compare_with_torch(lambda lib, t: lib.nn.functional.max_pool2d(t, kernel), x)
+
+
 def test_max_pool_propagates_nan_like_torch() -> None:
     x = _distinct(1, 1, 4, 4, dtype=np.float32)
     x[0, 0, 2, 3] = np.nan

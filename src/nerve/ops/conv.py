@@ -11,10 +11,12 @@ layer. Measured on ResNet-8 and LeNet-5 shapes (batch 64, 2-core AMD EPYC, OpenB
   memory speed; the chunks stay in cache, and backward keeps only the phases (about one input's worth).
   2-3x faster than whole-batch im2col on ResNet layers with 16-64 channels.
 * :class:`Conv2dIm2col` for thin layers (fewer than ``PER_OFFSET_MIN_CHANNELS`` input channels per group,
-  such as the first layer on grey or RGB images), whose per-offset GEMMs would have an inner dimension of
-  1-3. Its stride-1 form reads the window at offset (i, j) as the contiguous run starting at ``i·Wp + j`` of
-  the flattened padded image (output on an Ho × Wp grid, the kw − 1 wrapped columns dropped), so the copy
-  moves long runs at memcpy speed; 1.5-2.5x faster than the general strided im2col.
+  such as the first layer on grey or RGB images). It lays the padded input out channel-major, (C, N, Hp·Wp),
+  so a chunk of images' columns comes out of one strided copy and feeds one GEMM (N per-image GEMMs were
+  2x slower on LeNet-5). Its stride-1 form reads the window at offset (i, j) as the contiguous run starting
+  at ``i·Wp + j`` of each flattened padded image (output on an Ho × Wp grid, the kw − 1 wrapped columns
+  dropped), so the copy moves long runs at memcpy speed; 1.5-2.5x faster than the general strided im2col.
+  Chunks are small (``IM2COL_CHUNK_BYTES``): its GEMMs are so thin that they run at cache, not BLAS, speed.
 * ``col2im``, the adjoint of im2col, adds columns back offset by offset, each a vectorised strided add over
   the batch, rather than scattering with ``np.add.at`` (an order of magnitude slower: it cannot vectorise
   repeated indices). :class:`ConvTranspose2d` is col2im of ``Wᵀ @ x`` and its backward an im2col.
@@ -43,6 +45,12 @@ PER_OFFSET_MIN_CHANNELS = 8
 
 #: Bytes of kernel-offset products per batch chunk in :class:`Conv2d` (sized to stay in the last-level cache).
 CHUNK_BYTES = 6 * 2**20
+
+#: Batch chunks of :class:`Conv2dIm2col`: at most this many bytes of columns (its GEMMs are thin, K = C·kh·kw
+#: is 9-150, so they run at memory speed unless the columns just copied are still in the core's own cache) but
+#: at least this many GEMM columns (fewer starve OpenBLAS's threads). Chosen by sweeps on W2 and W3's first layer.
+IM2COL_CHUNK_BYTES = 2**18
+IM2COL_MIN_COLUMNS = 2048
 Padding = tuple[int, int, int, int]  # top, bottom, left, right
 
 
@@ -106,94 +114,112 @@ class Conv2dIm2col(Function):
     """``out[n, o] = Σ_c Σ_ij w[o, c, i, j] · x_padded[n, c, s·y + d·i, s·x + d·j] + b[o]`` by im2col + one GEMM.
 
     The route for layers with few input channels per group (e.g. the first layer on RGB or grey images),
-    where :class:`Conv2d`'s per-offset GEMMs would have an inner dimension of 1-3.
+    where :class:`Conv2d`'s GEMMs would be thin. The padded input is laid out channel-major,
+    (C, N, Hp·Wp), so the columns (C·kh·kw, N·Ho·W') of the whole batch come out of one strided copy and the
+    layer is one GEMM per group, not N small ones (2-3x faster on LeNet-5's layers). With stride 1 the window
+    at offset (i, j) of each image is the contiguous run from ``i·Wp + j`` of its flattened padded image,
+    computed on an Ho × Wp grid (W' = Wp, the kw − 1 wrapped columns dropped), so the copy moves long runs.
     """
 
     fresh_grads = True  # every gradient is a new GEMM output, sum or col2im canvas
 
     def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: Pair,
                 padding: Padding, dilation: Pair, groups: int) -> np.ndarray:
-        n, _, h, wd = x.shape
+        n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
-        pt, pb, pl, pr = padding
-        wp = wd + pl + pr
-        ho = conv_output_size(h, kh, stride[0], pt + pb, dilation[0])
-        wo = conv_output_size(wd, kw, stride[1], pl + pr, dilation[1])
-        k = cg * kh * kw
-        self.geometry = (x.shape, stride, padding, dilation, groups, ho, wo)
-        # Flat windows pay (Wp - Wo) surplus columns; worth it unless they would more than double the GEMM.
-        self.flat = stride == (1, 1) and wp <= 2 * wo
-        if kh == kw == 1 and stride == (1, 1) and padding == (0, 0, 0, 0):
-            cols = x.reshape(n, groups, k, h * wd)  # a 1x1 convolution needs no copy at all
-            width = wd
-        elif self.flat:
-            extra = dilation[1] * (kw - 1)
-            xp_flat = pad_image(x, padding, extra=extra)
-            cols = np.ascontiguousarray(_flat_windows(xp_flat, (kh, kw), dilation, wp, ho * wp))
-            cols = cols.reshape(n, groups, k, ho * wp)
-            width = wp
-        else:
-            xp = pad_image(x, padding) if any(padding) else x
-            cols = im2col(xp, (kh, kw), stride, dilation, (ho, wo)).reshape(n, groups, k, ho * wo)
-            width = wo
-        self.width = width
-        out = np.matmul(w.reshape(groups, o // groups, k), cols).reshape(n, o, ho, width)
-        if width != wo:
-            out = out[..., :wo]
-        if b is not None:
-            out = np.add(out, b.reshape(o, 1, 1), dtype=out.dtype)
-        elif width != wo:
-            out = np.ascontiguousarray(out)
-        # Keep the columns only when the weight needs a gradient: the input gradient needs only the weight.
-        self.saved = (cols if self.needs_input_grad[1] else None, w)
-        return out
-
-    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        cols, w = self.saved
-        x_shape, _, _, _, groups, ho, wo = self.geometry
-        n = x_shape[0]
-        o, cg, kh, kw = w.shape
-        needs = self.needs_input_grad
-        k = cg * kh * kw
-        if self.width != wo:  # back onto the Ho x Wp grid, zeros in the surplus columns
-            grid = np.zeros((n, o, ho, self.width), dtype=g.dtype)
-            grid[..., :wo] = g
-        else:
-            grid = g
-        g_cols = grid.reshape(n, groups, o // groups, ho * self.width)
-        gx = gw = gb = None
-        if needs[1]:
-            gw = np.matmul(g_cols, cols.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)
-        if len(needs) == 3 and needs[2]:
-            gb = g.sum(axis=(0, 2, 3))
-        if needs[0]:
-            dcols = np.matmul(w.reshape(groups, o // groups, k).swapaxes(-1, -2), g_cols)
-            gx = self._input_grad(dcols, x_shape, (kh, kw))
-        return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
-
-    def _input_grad(self, dcols: np.ndarray, x_shape: tuple[int, ...], kernel: Pair) -> np.ndarray:
-        _, stride, padding, dilation, _, ho, wo = self.geometry
-        n, c, h, wd = x_shape
-        kh, kw = kernel
         pt, pb, pl, pr = padding
         hp, wp = h + pt + pb, wd + pl + pr
-        if kh == kw == 1 and stride == (1, 1) and padding == (0, 0, 0, 0):
-            return dcols.reshape(x_shape)
-        if self.flat:
-            length = ho * wp
-            extra = dilation[1] * (kw - 1)
-            image = np.zeros((n, c, hp * wp + extra), dtype=dcols.dtype)
-            per_offset = dcols.reshape(n, c, kh, kw, length)
-            for i in range(kh):
-                for j in range(kw):
+        ho = conv_output_size(h, kh, stride[0], pt + pb, dilation[0])
+        wo = conv_output_size(wd, kw, stride[1], pl + pr, dilation[1])
+        # Flat windows pay (Wp - Wo) surplus columns; worth it unless they would more than double the GEMM.
+        flat = stride == (1, 1) and wp <= 2 * wo
+        width = wp if flat else wo
+        extra = dilation[1] * (kw - 1) if flat else 0  # the last window runs this far past the last image
+        xp = np.zeros((c, n * hp * wp + extra), dtype=x.dtype)
+        xp[:, : n * hp * wp].reshape(c, n, hp, wp)[:, :, pt : pt + h, pl : pl + wd] = x.transpose(1, 0, 2, 3)
+        windows = self._windows(xp, (n, hp, wp), (kh, kw), stride, dilation, (ho, width), flat)
+        k = cg * kh * kw
+        chunk = min(n, max(IM2COL_CHUNK_BYTES // (k * groups * ho * width * x.itemsize),
+                           -(-IM2COL_MIN_COLUMNS // (ho * width)), 1))
+        weights = w.reshape(groups, o // groups, k)
+        out = np.empty((n, o, ho, wo), dtype=x.dtype)
+        all_cols = []
+        for start in range(0, n, chunk):
+            nb = min(chunk, n - start)
+            cols = np.ascontiguousarray(windows[:, :, :, start : start + nb]).reshape(groups, k, nb * ho * width)
+            valid = _matmul(weights, cols).reshape(o, nb, ho, width)[..., :wo].transpose(1, 0, 2, 3)
+            if b is not None:
+                np.add(valid, b.reshape(o, 1, 1), out=out[start : start + nb])
+            else:
+                out[start : start + nb] = valid
+            # Keep the columns only when the weight needs a gradient: the input gradient needs only the weight.
+            all_cols.append(cols if self.needs_input_grad[1] else None)
+        self.geometry = (x.shape, stride, padding, dilation, groups, ho, width, flat, chunk)
+        self.saved = (all_cols, w)
+        return out
+
+    @staticmethod
+    def _windows(xp: np.ndarray, padded: tuple[int, int, int], kernel: Pair, stride: Pair, dilation: Pair,
+                 grid: Pair, flat: bool) -> np.ndarray:
+        """View (C, kh, kw, N, Ho, W') of the receptive fields in the channel-major padded input ``xp``."""
+        n, hp, wp = padded
+        ho, width = grid
+        sc, se = xp.strides
+        if flat:  # runs of Ho·Wp elements
+            return as_strided(xp, (xp.shape[0], kernel[0], kernel[1], n, ho, width),
+                              (sc, dilation[0] * wp * se, dilation[1] * se, hp * wp * se, wp * se, se),
+                              writeable=False)
+        return as_strided(xp, (xp.shape[0], kernel[0], kernel[1], n, ho, width),
+                          (sc, dilation[0] * wp * se, dilation[1] * se, hp * wp * se, stride[0] * wp * se,
+                           stride[1] * se), writeable=False)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        all_cols, w = self.saved
+        x_shape, stride, padding, dilation, groups, ho, width, flat, chunk = self.geometry
+        n = x_shape[0]
+        o, cg, kh, kw = w.shape
+        wo = g.shape[3]
+        needs = self.needs_input_grad
+        k, og = cg * kh * kw, o // groups
+        # channel-major gradient on the Ho x W' grid, zeros in the surplus columns
+        grid = np.zeros((o, n, ho, width), g.dtype) if width != wo else np.empty((o, n, ho, width), g.dtype)
+        grid[..., :wo] = g.transpose(1, 0, 2, 3)
+        gx = gw = gb = None
+        if needs[1]:  # per chunk of saved columns; cols @ gridᵀ ran 1.7-2x faster in OpenBLAS than grid @ colsᵀ
+            gw_t = np.zeros((groups, k, og), dtype=g.dtype)
+            for cols, start in zip(all_cols, range(0, n, chunk)):
+                grid_chunk = grid[:, start : start + chunk].reshape(groups, og, -1)
+                gw_t += _matmul(cols, grid_chunk.swapaxes(-1, -2))
+            gw = gw_t.swapaxes(-1, -2).reshape(w.shape)
+        if len(needs) == 3 and needs[2]:
+            gb = g.sum(axis=(0, 2, 3))
+        if needs[0]:  # one GEMM and one col2im for the whole batch: per chunk, the col2im adds cost more in calls
+            dcols = _matmul(w.reshape(groups, og, k).swapaxes(-1, -2), grid.reshape(groups, og, n * ho * width))
+            gx = np.empty(x_shape, dtype=g.dtype)
+            self._col2im(dcols.reshape(-1, kh, kw, n, ho, width), gx, padding, stride, dilation, flat)
+        return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
+
+    @staticmethod
+    def _col2im(dcols: np.ndarray, gx: np.ndarray, padding: Padding, stride: Pair, dilation: Pair,
+                flat: bool) -> None:
+        """Adjoint of the window copy: add each offset's columns back onto the padded input, crop into ``gx``."""
+        n, c, h, wd = gx.shape
+        _, kh, kw, _, ho, width = dcols.shape
+        pt, pb, pl, pr = padding
+        hp, wp = h + pt + pb, wd + pl + pr
+        extra = dilation[1] * (kw - 1) if flat else 0
+        image = np.zeros((c, n, hp * wp + extra), dtype=dcols.dtype)
+        canvas = image[:, :, : hp * wp].reshape(c, n, hp, wp)
+        for i in range(kh):
+            for j in range(kw):
+                if flat:
                     start = i * dilation[0] * wp + j * dilation[1]
-                    image[:, :, start : start + length] += per_offset[:, :, i, j]
-            padded = image[:, :, : hp * wp].reshape(n, c, hp, wp)
-        else:
-            padded = col2im(dcols, (n, c, hp, wp), kernel, stride, dilation, (ho, wo))
-        if not any(padding):
-            return padded
-        return np.ascontiguousarray(padded[:, :, pt : pt + h, pl : pl + wd])
+                    image[:, :, start : start + ho * wp] += dcols[:, i, j].reshape(c, n, ho * wp)
+                else:
+                    rows = slice(i * dilation[0], i * dilation[0] + stride[0] * (ho - 1) + 1, stride[0])
+                    columns = slice(j * dilation[1], j * dilation[1] + stride[1] * (width - 1) + 1, stride[1])
+                    canvas[:, :, rows, columns] += dcols[:, i, j]
+        gx[...] = canvas[:, :, pt : pt + h, pl : pl + wd].transpose(1, 0, 2, 3)
 
 
 class Conv2d(Function):
@@ -311,8 +337,11 @@ class Conv2d(Function):
         gw = gx = gb = None
         if len(needs) == 3 and needs[2]:
             gb = g.sum(axis=(0, 2, 3))
-        # per chunk, weight gradients in the layout of ``weights``: (G, O/G, kh·kw·C/G) or (kh·kw, G, O/G, C/G)
-        gw_parts = np.zeros(weights.shape, dtype=g.dtype) if needs[1] else None
+        # Weight gradients summed over chunks: (G, kh·kw·C/G, O/G) when stacked, computed as windows @ gridᵀ (this
+        # operand order ran 1.7x faster in OpenBLAS than grid @ windowsᵀ on ResNet-8 shapes); per offset
+        # (kh·kw, G, O/G, C/G) otherwise, the layout of ``weights``.
+        if needs[1]:
+            gw_parts = np.zeros(weights.swapaxes(-1, -2).shape if stacked else weights.shape, dtype=g.dtype)
         buffer = np.empty(kk * max(o, c) * hq * wq * chunk, dtype=g.dtype)
         grid_buffer = np.empty(o * chunk * hq * wq, dtype=g.dtype)
         if needs[0]:
@@ -329,7 +358,7 @@ class Conv2d(Function):
                 phases = all_phases[index]
                 if stacked:
                     windows = self._stack(phases, offsets, groups, cg, m, length, buffer)
-                    gw_parts += _matmul(grid3, windows.swapaxes(-1, -2))
+                    gw_parts += _matmul(windows, grid3.swapaxes(-1, -2))
                 else:
                     for k, (a, b, shift) in enumerate(offsets):
                         window = phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m]
@@ -349,7 +378,7 @@ class Conv2d(Function):
                 self._unphase(g_phases, gx[start : start + nb], padding, stride, hq, wq)
         if needs[1]:
             if stacked:
-                gw = gw_parts.reshape(groups, og, kk, cg).transpose(0, 1, 3, 2).reshape(w_shape)
+                gw = gw_parts.reshape(groups, kk, cg, og).transpose(0, 3, 2, 1).reshape(w_shape)
             else:
                 gw = gw_parts.transpose(1, 2, 3, 0).reshape(w_shape)
         return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
