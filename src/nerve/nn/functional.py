@@ -26,6 +26,7 @@ from nerve.ops.activation import (
 )
 from nerve.ops.conv import conv1d, conv2d, conv_transpose2d
 from nerve.ops.elementwise import clamp, where
+from nerve.ops.embedding import embedding
 from nerve.ops.linalg import linear, matmul
 from nerve.ops.norm import batch_norm, group_norm, layer_norm
 from nerve.ops.pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
@@ -38,6 +39,7 @@ __all__ = [
     "adaptive_avg_pool2d",
     "avg_pool1d",
     "avg_pool2d",
+    "embedding",
     "conv1d",
     "conv2d",
     "conv_transpose2d",

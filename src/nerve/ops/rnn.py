@@ -1,0 +1,307 @@
+"""Recurrent layers as fused primitives: one node runs an Elman RNN, LSTM or GRU over a whole sequence.
+
+Composed from matmul and elementwise nodes, a 50-step LSTM would build ~20 graph nodes per step, each
+keeping its own copies and paying Python overhead in backward. Fused, the work is split by what depends on
+the recurrence:
+
+* the input projections of all time steps are one GEMM before the loop, ``X (T·B, I) @ W_ihᵀ``;
+* the loop does only what must be sequential: ``h @ W_hhᵀ`` and the gate arithmetic, in place;
+* backpropagation through time runs the loop in reverse for the gate gradients only; the weight gradients
+  and the input gradient are then single GEMMs over all steps (``dGatesᵀ @ H_prev``, ``dGates @ W_ih``).
+
+Gate order and formulas are PyTorch's (LSTM i, f, g, o; GRU r, z, n with ``r ⊙ (W_hn h + b_hn)``), so
+PyTorch weights load unchanged. Sequences are time-major, (T, B, features).
+
+Variable lengths: ``mask`` (T, B) marks the valid steps. A masked step leaves the state unchanged and
+outputs zeros, so the final state is the one after each sequence's own last step; a reverse direction
+starts from its initial state at each sequence's own last step. Gradients of masked steps are zero.
+
+Each primitive has one output: the step outputs with the final state(s) appended along time,
+(T + 1, B, H) for RNN and GRU and (T + 2, B, H) for LSTM (h_n, then c_n); the caller slices them apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nerve.autograd.function import Function
+
+
+def _sigmoid_(a: np.ndarray) -> np.ndarray:
+    """In-place logistic function as ``(tanh(a/2) + 1) / 2``: no overflow for large |a|, three passes."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
+
+
+def _input_projection(x: np.ndarray, w_ih: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """``x (T, B, I) @ W_ihᵀ + bias`` for every step at once: (T, B, G·H)."""
+    t, b, i = x.shape
+    proj = x.reshape(t * b, i) @ w_ih.T
+    if bias is not None:
+        proj += bias
+    return proj.reshape(t, b, -1)
+
+
+def _steps(length: int, reverse: bool) -> range:
+    return range(length - 1, -1, -1) if reverse else range(length)
+
+
+def _finish_grads(x: np.ndarray, w_ih: np.ndarray, d_proj: np.ndarray, needs: tuple[bool, ...],
+                  has_bias: bool) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """dx, dW_ih and the input-side bias gradient from the projections' gradient (T, B, G·H), one GEMM each."""
+    t, b, i = x.shape
+    d2 = d_proj.reshape(t * b, -1)
+    dx = (d2 @ w_ih).reshape(x.shape) if needs[0] else None
+    dw_ih = d2.T @ x.reshape(t * b, i) if needs[-4 if has_bias else -2] else None
+    db = d2.sum(axis=0) if has_bias else None
+    return dx, dw_ih, db
+
+
+class RNNLayer(Function):
+    """``h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)`` over a sequence; act is tanh or relu.
+
+    Inputs: x (T, B, I), h0 (B, H), w_ih (H, I), w_hh (H, H)[, b_ih (H,), b_hh (H,)].
+    Output: (T + 1, B, H): the h_t, then h_n.
+    """
+
+    fresh_grads = True
+
+    def forward(self, x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, *biases: np.ndarray,
+                nonlinearity: str, reverse: bool, mask: np.ndarray | None) -> np.ndarray:
+        steps, batch, _ = x.shape
+        hidden = h0.shape[1]
+        proj = _input_projection(x, w_ih, biases[0] + biases[1] if biases else None)
+        out = np.empty((steps + 1, batch, hidden), dtype=x.dtype)
+        w_hh_t = w_hh.T
+        h = h0
+        for t in _steps(steps, reverse):
+            a = proj[t]
+            a += h @ w_hh_t
+            h_new = np.tanh(a, out=a) if nonlinearity == "tanh" else np.maximum(a, 0, out=a)
+            if mask is not None:
+                keep = mask[t][:, None]
+                out[t] = np.where(keep, h_new, 0)
+                h = np.where(keep, h_new, h)
+            else:
+                out[t] = h_new
+                h = out[t]
+        out[steps] = h
+        # ``proj`` now holds the activations h_t (before masking); backward needs them and h_{t-1}
+        self.saved = (x, h0, w_ih, w_hh, proj, out)
+        self.options = (nonlinearity, reverse, mask, bool(biases))
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        x, h0, w_ih, w_hh, act, out = self.saved
+        nonlinearity, reverse, mask, has_bias = self.options
+        steps = x.shape[0]
+        d_pre = np.empty_like(act)
+        h_prev = np.empty_like(act)
+        dh = g[steps].copy()
+        order = _steps(steps, reverse)
+        previous = h0
+        for t in order:  # the state each step started from, in the same order as forward
+            h_prev[t] = previous
+            previous = out[t] if mask is None else np.where(mask[t][:, None], out[t], previous)
+        for t in reversed(order):
+            d = dh + g[t]
+            d *= (1 - act[t] * act[t]) if nonlinearity == "tanh" else (act[t] > 0)
+            if mask is not None:
+                keep = mask[t][:, None]
+                d *= keep
+                dh = np.where(keep, d @ w_hh, dh)
+            else:
+                dh = d @ w_hh
+            d_pre[t] = d
+        needs = self.needs_input_grad
+        dx, dw_ih, db = _finish_grads(x, w_ih, d_pre, needs, has_bias)
+        dw_hh = d_pre.reshape(-1, d_pre.shape[2]).T @ h_prev.reshape(-1, h_prev.shape[2]) if needs[3] else None
+        grads = (dx, dh if needs[1] else None, dw_ih, dw_hh)
+        return (*grads, db, db.copy()) if has_bias else grads  # two leaves must not share one array
+
+
+class LSTMLayer(Function):
+    """Long short-term memory over a sequence, PyTorch's gate order (i, f, g, o)::
+
+        i, f, o = σ(·),  g = tanh(·)  of  W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
+        c_t = f ⊙ c_{t−1} + i ⊙ g,    h_t = o ⊙ tanh(c_t)
+
+    Inputs: x (T, B, I), h0 (B, H), c0 (B, H), w_ih (4H, I), w_hh (4H, H)[, b_ih (4H,), b_hh (4H,)].
+    Output: (T + 2, B, H): the h_t, then h_n, then c_n.
+    """
+
+    fresh_grads = True
+
+    def forward(self, x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray,
+                *biases: np.ndarray, reverse: bool, mask: np.ndarray | None) -> np.ndarray:
+        steps, batch, _ = x.shape
+        hidden = h0.shape[1]
+        gates = _input_projection(x, w_ih, biases[0] + biases[1] if biases else None)  # becomes activations
+        cells = np.empty((steps, batch, hidden), dtype=x.dtype)  # c_t
+        out = np.empty((steps + 2, batch, hidden), dtype=x.dtype)
+        w_hh_t = w_hh.T
+        h, c = h0, c0
+        for t in _steps(steps, reverse):
+            a = gates[t]
+            a += h @ w_hh_t
+            _sigmoid_(a[:, : 2 * hidden])
+            np.tanh(a[:, 2 * hidden : 3 * hidden], out=a[:, 2 * hidden : 3 * hidden])
+            _sigmoid_(a[:, 3 * hidden :])
+            i, f, gg, o = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden : 3 * hidden], a[:, 3 * hidden :]
+            c_new = cells[t]
+            np.multiply(f, c, out=c_new)
+            c_new += i * gg
+            h_new = o * np.tanh(c_new)
+            if mask is not None:
+                keep = mask[t][:, None]
+                c_new[...] = np.where(keep, c_new, c)
+                out[t] = np.where(keep, h_new, 0)
+                h = np.where(keep, h_new, h)
+            else:
+                out[t] = h_new
+                h = out[t]
+            c = c_new
+        out[steps] = h
+        out[steps + 1] = c
+        self.saved = (x, h0, c0, w_ih, w_hh, gates, cells, out)
+        self.options = (reverse, mask, bool(biases))
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        x, h0, c0, w_ih, w_hh, gates, cells, out = self.saved
+        reverse, mask, has_bias = self.options
+        steps, _, hidden = cells.shape
+        d_gates = np.empty_like(gates)
+        h_prev = np.empty_like(cells)
+        order = _steps(steps, reverse)
+        previous, c_prev = h0, {}
+        c_last = c0
+        for t in order:  # h_{t-1} and c_{t-1} as each step saw them (masked steps carry the state over)
+            h_prev[t] = previous
+            c_prev[t] = c_last
+            c_last = cells[t]
+            previous = out[t] if mask is None else np.where(mask[t][:, None], out[t], previous)
+        dh = g[steps].copy()
+        dc = g[steps + 1].copy()
+        for t in reversed(order):
+            a = gates[t]
+            i, f, gg, o = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden : 3 * hidden], a[:, 3 * hidden :]
+            tanh_c = np.tanh(cells[t])
+            d_h = dh + g[t]
+            d_c = d_h * o
+            d_c *= 1 - tanh_c * tanh_c
+            d_c += dc
+            d = d_gates[t]
+            np.multiply(d_c, gg, out=d[:, :hidden])
+            d[:, :hidden] *= i * (1 - i)
+            np.multiply(d_c, c_prev[t], out=d[:, hidden : 2 * hidden])
+            d[:, hidden : 2 * hidden] *= f * (1 - f)
+            np.multiply(d_c, i, out=d[:, 2 * hidden : 3 * hidden])
+            d[:, 2 * hidden : 3 * hidden] *= 1 - gg * gg
+            np.multiply(d_h, tanh_c, out=d[:, 3 * hidden :])
+            d[:, 3 * hidden :] *= o * (1 - o)
+            if mask is not None:
+                keep = mask[t][:, None]
+                d *= keep
+                dh = np.where(keep, d @ w_hh, dh)
+                dc = np.where(keep, d_c * f, dc)
+            else:
+                dh = d @ w_hh
+                dc = d_c * f
+        needs = self.needs_input_grad
+        dx, dw_ih, db = _finish_grads(x, w_ih, d_gates, needs, has_bias)
+        dw_hh = d_gates.reshape(-1, 4 * hidden).T @ h_prev.reshape(-1, hidden) if needs[4] else None
+        grads = (dx, dh if needs[1] else None, dc if needs[2] else None, dw_ih, dw_hh)
+        return (*grads, db, db.copy()) if has_bias else grads  # two leaves must not share one array
+
+
+class GRULayer(Function):
+    """Gated recurrent unit over a sequence, PyTorch's formulation (gate order r, z, n)::
+
+        r = σ(W_ir x + b_ir + W_hr h + b_hr),   z = σ(W_iz x + b_iz + W_hz h + b_hz)
+        n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),   h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+
+    Inputs: x (T, B, I), h0 (B, H), w_ih (3H, I), w_hh (3H, H)[, b_ih (3H,), b_hh (3H,)].
+    Output: (T + 1, B, H): the h_t, then h_n.
+    """
+
+    fresh_grads = True
+
+    def forward(self, x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, *biases: np.ndarray,
+                reverse: bool, mask: np.ndarray | None) -> np.ndarray:
+        steps, batch, _ = x.shape
+        hidden = h0.shape[1]
+        b_ih, b_hh = biases if biases else (None, None)
+        gates = _input_projection(x, w_ih, b_ih)  # becomes (r, z, n) activations
+        hn = np.empty((steps, batch, hidden), dtype=x.dtype)  # W_hn h + b_hn, needed by backward
+        out = np.empty((steps + 1, batch, hidden), dtype=x.dtype)
+        w_hh_t = w_hh.T
+        h = h0
+        for t in _steps(steps, reverse):
+            a = gates[t]
+            rec = h @ w_hh_t
+            if b_hh is not None:
+                rec += b_hh
+            a[:, : 2 * hidden] += rec[:, : 2 * hidden]
+            _sigmoid_(a[:, : 2 * hidden])
+            r, z, n = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden :]
+            hn[t] = rec[:, 2 * hidden :]
+            n += r * hn[t]
+            np.tanh(n, out=n)
+            h_new = n + z * (h - n)
+            if mask is not None:
+                keep = mask[t][:, None]
+                out[t] = np.where(keep, h_new, 0)
+                h = np.where(keep, h_new, h)
+            else:
+                out[t] = h_new
+                h = out[t]
+        out[steps] = h
+        self.saved = (x, h0, w_ih, w_hh, gates, hn, out)
+        self.options = (reverse, mask, bool(biases))
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        x, h0, w_ih, w_hh, gates, hn, out = self.saved
+        reverse, mask, has_bias = self.options
+        steps, _, hidden = hn.shape
+        d_in = np.empty_like(gates)  # gradient of the input projections
+        d_rec = np.empty_like(gates)  # gradient of W_hh h + b_hh
+        h_prev = np.empty_like(hn)
+        order = _steps(steps, reverse)
+        previous = h0
+        for t in order:
+            h_prev[t] = previous
+            previous = out[t] if mask is None else np.where(mask[t][:, None], out[t], previous)
+        dh = g[steps].copy()
+        for t in reversed(order):
+            a = gates[t]
+            r, z, n = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden :]
+            d_h = dh + g[t]
+            di, dr_ = d_in[t], d_rec[t]
+            dn = di[:, 2 * hidden :]
+            np.multiply(d_h, 1 - z, out=dn)
+            dn *= 1 - n * n  # gradient of n's pre-activation
+            np.multiply(d_h, h_prev[t] - n, out=di[:, hidden : 2 * hidden])
+            di[:, hidden : 2 * hidden] *= z * (1 - z)
+            np.multiply(dn, hn[t], out=di[:, :hidden])
+            di[:, :hidden] *= r * (1 - r)
+            dr_[:, : 2 * hidden] = di[:, : 2 * hidden]
+            np.multiply(dn, r, out=dr_[:, 2 * hidden :])
+            if mask is not None:
+                keep = mask[t][:, None]
+                di *= keep
+                dr_ *= keep
+                dh = np.where(keep, d_h * z + dr_ @ w_hh, dh)
+            else:
+                dh = d_h * z + dr_ @ w_hh
+        needs = self.needs_input_grad
+        dx, dw_ih, db_ih = _finish_grads(x, w_ih, d_in, needs, has_bias)
+        dw_hh = d_rec.reshape(-1, 3 * hidden).T @ h_prev.reshape(-1, hidden) if needs[3] else None
+        grads = (dx, dh if needs[1] else None, dw_ih, dw_hh)
+        if not has_bias:
+            return grads
+        return (*grads, db_ih, d_rec.reshape(-1, 3 * hidden).sum(axis=0))

@@ -1,0 +1,221 @@
+"""RNN/LSTM/GRU modules against PyTorch with copied weights; masked and packed sequences; cells; errors."""
+
+import numpy as np
+import pytest
+import torch
+
+import nerve
+from nerve.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+MODES = ["RNN", "RNN_relu", "LSTM", "GRU"]
+
+
+def _pair(mode: str, **kwargs):
+    """The same layer in both frameworks, nerve's weights copied from torch's."""
+    name, extra = (mode, {}) if mode != "RNN_relu" else ("RNN", {"nonlinearity": "relu"})
+    t = getattr(torch.nn, name)(**kwargs, **extra)
+    n = getattr(nerve.nn, name)(**kwargs, **extra)
+    result = n.load_state_dict({k: nerve.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    assert not result.missing_keys and not result.unexpected_keys
+    return n, t
+
+
+def _states(mode: str, rng, layers: int, batch: int, hidden: int):
+    shape = (layers, batch, hidden)
+    h = rng.standard_normal(shape).astype(np.float32)
+    if mode == "LSTM":
+        c = rng.standard_normal(shape).astype(np.float32)
+        return (nerve.tensor(h, requires_grad=True), nerve.tensor(c, requires_grad=True)), \
+            (torch.tensor(h, requires_grad=True), torch.tensor(c, requires_grad=True))
+    return nerve.tensor(h, requires_grad=True), torch.tensor(h, requires_grad=True)
+
+
+def _flat(state):
+    return list(state) if isinstance(state, tuple) else [state]
+
+
+def _close(a, b, atol=2e-5):
+    np.testing.assert_allclose(a.data if isinstance(a, nerve.Tensor) else a,
+                               b.detach().numpy(), rtol=1e-4, atol=atol)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_matches_torch_outputs_states_and_every_gradient(mode, layers, bidirectional, batch_first) -> None:
+    steps, batch, features, hidden = 5, 3, 4, 6
+    n, t = _pair(mode, input_size=features, hidden_size=hidden, num_layers=layers, bidirectional=bidirectional,
+                 batch_first=batch_first)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, steps, features) if batch_first else (steps, batch, features)).astype(np.float32)
+    xn, xt = nerve.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    hn_in, ht_in = _states(mode, rng, layers * (2 if bidirectional else 1), batch, hidden)
+    out_n, state_n = n(xn, hn_in)
+    out_t, state_t = t(xt, ht_in)
+    _close(out_n, out_t)
+    for a, b in zip(_flat(state_n), _flat(state_t)):
+        _close(a, b)
+    # a loss touching the outputs and every final state
+    w = rng.uniform(0.5, 1.5, out_n.shape).astype(np.float32)
+    loss_n = (out_n * nerve.tensor(w)).sum() + sum((s * s).sum() for s in _flat(state_n))
+    loss_t = (out_t * torch.tensor(w)).sum() + sum((s * s).sum() for s in _flat(state_t))
+    loss_n.backward()
+    loss_t.backward()
+    _close(xn.grad, xt.grad)
+    for a, b in zip(_flat(hn_in), _flat(ht_in)):
+        _close(a.grad, b.grad)
+    tparams = dict(t.named_parameters())
+    for name, p in n.named_parameters():
+        _close(p.grad, tparams[name].grad, atol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_dropout_between_layers_only_in_training(mode) -> None:
+    n = getattr(nerve.nn, mode)(3, 4, num_layers=2, dropout=0.5)
+    x = nerve.randn(6, 2, 3)
+    n.eval()
+    first = n(x)[0].data
+    np.testing.assert_array_equal(first, n(x)[0].data)
+    n.train()
+    nerve.manual_seed(0)
+    assert not np.allclose(first, n(x)[0].data)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_masked_batch_equals_each_sequence_alone(mode, bidirectional) -> None:
+    """Padding must not leak: each padded sequence gives what it gives alone, outputs, state and gradients."""
+    name, extra = (mode, {}) if mode != "RNN_relu" else ("RNN", {"nonlinearity": "relu"})
+    model = getattr(nerve.nn, name)(3, 5, num_layers=2, bidirectional=bidirectional, batch_first=True, **extra)
+    lengths = np.array([6, 2, 4])
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 6, 3)).astype(np.float32)
+    x[1, 2:] = 99.0  # garbage in the padding must not matter
+    xb = nerve.tensor(x, requires_grad=True)
+    out, state = model(xb, lengths=lengths)
+    (out.sum() + sum(s.sum() for s in _flat(state))).backward()
+    grads_batched = {k: p.grad.data.copy() for k, p in model.named_parameters()}
+    model.zero_grad()
+    total = {k: 0 for k in grads_batched}
+    for b, length in enumerate(lengths):
+        xs = nerve.tensor(x[b : b + 1, :length], requires_grad=True)
+        o, s = model(xs)
+        np.testing.assert_allclose(out.data[b, :length], o.data[0], rtol=1e-5, atol=1e-6)
+        assert np.all(out.data[b, length:] == 0)
+        for sb, ss in zip(_flat(state), _flat(s)):
+            np.testing.assert_allclose(sb.data[:, b], ss.data[:, 0], rtol=1e-5, atol=1e-6)
+        (o.sum() + sum(q.sum() for q in _flat(s))).backward()
+        np.testing.assert_allclose(xb.grad.data[b, :length], xs.grad.data[0], rtol=1e-5, atol=1e-6)
+        assert np.all(xb.grad.data[b, length:] == 0)
+    for k, p in model.named_parameters():
+        total[k] = p.grad.data
+    for k in grads_batched:
+        np.testing.assert_allclose(grads_batched[k], total[k], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_packed_sequence_matches_torch(mode) -> None:
+    n, t = _pair(mode, input_size=3, hidden_size=4, bidirectional=True, batch_first=True)
+    lengths = [5, 3, 1, 4]
+    x = np.random.default_rng(2).standard_normal((4, 5, 3)).astype(np.float32)
+    xn, xt = nerve.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    pn = pack_padded_sequence(xn, lengths, batch_first=True, enforce_sorted=False)
+    pt = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+    np.testing.assert_array_equal(pn.batch_sizes, pt.batch_sizes.numpy())
+    _close(pn.data, pt.data)
+    out_n, state_n = n(pn)
+    out_t, state_t = t(pt)
+    _close(out_n.data, out_t.data)
+    padded_n, len_n = pad_packed_sequence(out_n, batch_first=True)
+    padded_t, len_t = torch.nn.utils.rnn.pad_packed_sequence(out_t, batch_first=True)
+    _close(padded_n, padded_t)
+    np.testing.assert_array_equal(len_n, len_t.numpy())
+    for a, b in zip(_flat(state_n), _flat(state_t)):
+        _close(a, b)
+    padded_n.sum().backward()
+    padded_t.sum().backward()
+    _close(xn.grad, xt.grad)
+
+
+def test_pack_padded_sequence_checks_sorting_and_lengths() -> None:
+    x = nerve.randn(4, 2, 3)
+    with pytest.raises(ValueError, match="not sorted in decreasing order"):
+        pack_padded_sequence(x, [2, 4])
+    with pytest.raises(ValueError, match=r"lengths must be in \[1, 4\].*max 5"):
+        pack_padded_sequence(x, [5, 1])
+
+
+@pytest.mark.parametrize("cell", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cells_match_torch(cell) -> None:
+    t = getattr(torch.nn, cell)(3, 4)
+    n = getattr(nerve.nn, cell)(3, 4)
+    n.load_state_dict({k: nerve.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+    h = rng.standard_normal((2, 4)).astype(np.float32)
+    xn, xt = nerve.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    hx_n = (nerve.tensor(h), nerve.tensor(h * 0.5)) if cell == "LSTMCell" else nerve.tensor(h)
+    hx_t = (torch.tensor(h), torch.tensor(h * 0.5)) if cell == "LSTMCell" else torch.tensor(h)
+    out_n, out_t = n(xn, hx_n), t(xt, hx_t)
+    for a, b in zip(_flat(out_n), _flat(out_t)):
+        _close(a, b)
+    sum((a * a).sum() for a in _flat(out_n)).backward()
+    sum((a * a).sum() for a in _flat(out_t)).backward()
+    _close(xn.grad, xt.grad)
+    tparams = dict(t.named_parameters())
+    for name, p in n.named_parameters():
+        _close(p.grad, tparams[name].grad)
+    # unbatched input and no state
+    _close(_flat(n(nerve.tensor(x[0])))[0], _flat(t(torch.tensor(x[0])))[0])
+
+
+def test_unbatched_sequence_matches_torch() -> None:
+    n, t = _pair("GRU", input_size=2, hidden_size=3, num_layers=2)
+    x = np.random.default_rng(4).standard_normal((5, 2)).astype(np.float32)
+    out_n, h_n = n(nerve.tensor(x))
+    out_t, h_t = t(torch.tensor(x))
+    _close(out_n, out_t)
+    _close(h_n, h_t)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: m(nerve.randn(2, 5, 4)), r"LSTM\(3, 6, batch_first=True\): expected input with 3 features per step, "
+                                        r"got shape \(2, 5, 4\)"),
+    (lambda m: m(nerve.randn(2, 5, 3), (nerve.zeros(1, 3, 6), nerve.zeros(1, 2, 6))),
+     r"expected h0 of shape \(1, 2, 6\) \(num_layers \* num_directions, batch, hidden_size\), got \(1, 3, 6\)"),
+    (lambda m: m(nerve.randn(2, 5, 3), nerve.zeros(1, 2, 6)), "expected hx to be a tuple"),
+    (lambda m: m(nerve.randn(2, 5, 3), lengths=[5, 7]), r"lengths must be in \[1, 5\]"),
+    (lambda m: m(nerve.randn(2, 5, 3), lengths=[5]), "got 1 lengths for a batch of 2"),
+    (lambda m: m(nerve.randn(5, 3, 2, 1)), "expected a 3-D input"),
+])
+def test_bad_input_gets_a_clear_error(call, message) -> None:
+    model = nerve.nn.LSTM(3, 6, batch_first=True)
+    with pytest.raises((ValueError, TypeError), match=message):
+        call(model)
+
+
+def test_embedding_matches_torch_with_padding_idx_and_max_norm() -> None:
+    t = torch.nn.Embedding(10, 4, padding_idx=0, max_norm=1.0)
+    n = nerve.nn.Embedding(10, 4, padding_idx=0, max_norm=1.0)
+    n.load_state_dict({"weight": nerve.tensor(t.weight.detach().numpy())})
+    idx = np.array([[1, 0, 3, 3], [9, 1, 0, 2]])
+    out_n, out_t = n(nerve.tensor(idx)), t(torch.tensor(idx))
+    _close(out_n, out_t)
+    _close(n.weight, t.weight)  # max_norm renormalised the same rows in place
+    w = np.random.default_rng(5).standard_normal(out_n.shape).astype(np.float32)
+    (out_n * nerve.tensor(w)).sum().backward()
+    (out_t * torch.tensor(w)).sum().backward()
+    _close(n.weight.grad, t.weight.grad)
+    assert np.all(n.weight.grad.data[0] == 0)
+    with pytest.raises(IndexError, match=r"Embedding\(10, 4, padding_idx=0, max_norm=1.0\): index 10 is out of"):
+        n(nerve.tensor(np.array([10])))
+
+
+def test_embedding_gradcheck() -> None:
+    from conftest import check_grad
+
+    from nerve.nn import functional as F
+
+    idx = np.array([[0, 2, 2], [1, 0, 2]])
+    check_grad(lambda w: F.embedding(nerve.tensor(idx), w), np.random.default_rng(6).standard_normal((3, 4)))
