@@ -1,21 +1,45 @@
-"""Datasets and mini-batch loading (``nerve.data.DataLoader``)."""
+"""Datasets and mini-batch loading (``nerve.data.DataLoader``), character vocabularies, time-series tooling."""
 
 from nerve.data import transforms
 from nerve.data.dataloader import DataLoader, default_collate
 from nerve.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from nerve.data.files import ImageFolder, encode_targets, read_csv, read_npz
+from nerve.data.text import CharVocabulary
+from nerve.data.timeseries import (
+    MinMaxScaler,
+    StandardScaler,
+    mae,
+    mase,
+    naive_forecast,
+    rmse,
+    seasonal_naive_forecast,
+    sliding_windows,
+    split_by_time,
+    windows_for_span,
+)
 
 __all__ = [
+    "CharVocabulary",
     "ConcatDataset",
     "DataLoader",
     "Dataset",
     "ImageFolder",
+    "MinMaxScaler",
+    "StandardScaler",
     "Subset",
     "TensorDataset",
     "default_collate",
     "encode_targets",
+    "mae",
+    "mase",
+    "naive_forecast",
     "random_split",
     "read_csv",
     "read_npz",
+    "rmse",
+    "seasonal_naive_forecast",
+    "sliding_windows",
+    "split_by_time",
     "transforms",
+    "windows_for_span",
 ]
