@@ -143,6 +143,32 @@ def resnet8_flops(batch: int) -> int:
             + linear_flops(batch, (64, 10)))
 
 
+def recurrent_classifier(kind: str, features: int, hidden: int, classes: int) -> Callable[[ModuleType], Any]:
+    """W4's model: one ``kind`` layer (LSTM or GRU, batch_first) and a linear head on the last step's output."""
+
+    def build(nn: ModuleType) -> Any:
+        class LastStep(nn.Module):  # type: ignore[name-defined,misc]
+            def __init__(self) -> None:
+                super().__init__()
+                self.rnn = getattr(nn, kind)(features, hidden, batch_first=True)
+                self.head = nn.Linear(hidden, classes)
+
+            def forward(self, x: Any) -> Any:
+                out, _ = self.rnn(x)
+                return self.head(out[:, -1])
+
+        return LastStep()
+
+    return build
+
+
+def recurrent_flops(batch: int, steps: int, features: int, hidden: int, gates: int) -> int:
+    """Forward FLOPs of one recurrent layer: the input and recurrent GEMMs, 2·B·T·G·H·(in + H)."""
+    return 2 * batch * steps * gates * hidden * (features + hidden)
+
+
+W4 = {"batch": 32, "steps": 50, "features": 32, "hidden": 128, "classes": 10}
+
 W1_DIMS = (784, 512, 256, 10)
 W6_DIMS = (2, 16, 1)
 
@@ -203,6 +229,22 @@ WORKLOADS: dict[str, Workload] = {
             optimizer=None,
             forward_flops=lenet5_flops(1),
         ),
+        *[
+            Workload(
+                id=f"W4-{kind}",
+                description=f"{kind} 32->128, sequence 50, batch 32, batch_first, linear head on the last step, "
+                            "cross-entropy, Adam lr 1e-3",
+                build=recurrent_classifier(kind, W4["features"], W4["hidden"], W4["classes"]),
+                x=normal(W4["batch"], W4["steps"], W4["features"]),
+                y=class_targets(W4["batch"], W4["classes"]),
+                loss="cross_entropy",
+                optimizer="Adam",
+                optimizer_kwargs={"lr": 1e-3},
+                forward_flops=recurrent_flops(W4["batch"], W4["steps"], W4["features"], W4["hidden"], gates)
+                + linear_flops(W4["batch"], (W4["hidden"], W4["classes"])),
+            )
+            for kind, gates in (("LSTM", 4), ("GRU", 3))
+        ],
         Workload(
             id="I1",
             description="W1's model, batch 1, forward only under no_grad",

@@ -120,3 +120,60 @@ class CharVocabulary:
             raise ValueError("CharVocabulary.from_dict: 'chars' must be distinct characters in sorted order, as "
                              f"to_dict writes them; got {chars!r}")
         return cls(chars)
+
+
+class BPTTLoader:
+    """Consecutive chunks of a token stream for truncated backpropagation through time.
+
+    The stream is cut into ``batch_size`` contiguous rows (the tail that does not fill a row is dropped);
+    batch i holds columns ``[i·T, (i+1)·T)`` of every row as input and the same columns shifted by one as
+    target. Row b of batch i+1 continues row b of batch i, so a recurrent state carried across batches
+    (``Trainer(stateful=True)``) sees each row as one long text.
+
+    Args:
+        tokens: (N,) int ids.
+        batch_size: rows B.
+        seq_len: steps T per batch (the truncation length of backpropagation).
+
+    Shape:
+        each batch: (inputs (B, T) int64 Tensor, targets (B, T) int64 Tensor); the last may be shorter in T.
+    """
+
+    def __init__(self, tokens: npt.ArrayLike, batch_size: int, seq_len: int) -> None:
+        ids = np.asarray(tokens)
+        if ids.ndim != 1 or ids.dtype.kind not in "iu":
+            raise ValueError(f"BPTTLoader: expected a 1-D array of int ids, got shape {ids.shape} ({ids.dtype})")
+        if batch_size < 1 or seq_len < 1:
+            raise ValueError(f"BPTTLoader: batch_size and seq_len must be positive, got {batch_size} and {seq_len}")
+        row = (len(ids) - 1) // batch_size
+        if row < 1:
+            raise ValueError(f"BPTTLoader: {len(ids)} tokens are too few for {batch_size} rows of at least 2")
+        self.batch_size, self.seq_len = batch_size, seq_len
+        self.inputs = ids[: batch_size * row].reshape(batch_size, row).astype(np.int64)
+        self.targets = ids[1 : batch_size * row + 1].reshape(batch_size, row).astype(np.int64)
+        self._yielded = 0
+        self._skip = 0
+
+    def __len__(self) -> int:
+        return -(-self.inputs.shape[1] // self.seq_len)
+
+    def __iter__(self) -> Any:
+        from nerve.tensor import Tensor
+
+        start, self._skip = self._skip, 0
+        self._yielded = start
+        for i in range(start, len(self)):
+            cols = slice(i * self.seq_len, (i + 1) * self.seq_len)
+            self._yielded = i + 1
+            yield Tensor(self.inputs[:, cols]), Tensor(self.targets[:, cols])
+        self._yielded = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """How many batches of the current pass were yielded (the order is fixed, so that is all)."""
+        return {"batches_yielded": self._yielded}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        k = int(state["batches_yielded"])
+        if not 0 <= k <= len(self):
+            raise ValueError(f"BPTTLoader.load_state_dict: {k} batches yielded, but a pass has {len(self)}")
+        self._skip = k

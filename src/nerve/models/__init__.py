@@ -12,9 +12,10 @@ from nerve.models.resnet import (
     resnet34,
     resnet50,
 )
+from nerve.models.rnn import CharRNN, RNNForecaster
 from nerve.models.vgg import SmallVGG
 
 __all__ = [
-    "BasicBlock", "Bottleneck", "LeNet5", "MBConv", "MBConvNet", "ResNet", "SmallVGG", "SqueezeExcitation",
-    "resnet8", "resnet18", "resnet20", "resnet34", "resnet50",
+    "BasicBlock", "Bottleneck", "CharRNN", "LeNet5", "MBConv", "MBConvNet", "RNNForecaster", "ResNet", "SmallVGG",
+    "SqueezeExcitation", "resnet8", "resnet18", "resnet20", "resnet34", "resnet50",
 ]

@@ -45,6 +45,11 @@ class Trainer:
         progress: show a progress bar (live on a terminal, one line per epoch otherwise).
         grad_clip_norm: clip the global gradient norm to this value before each step.
         grad_clip_value: clip every gradient element to ``[-v, v]`` before each step.
+        stateful: truncated backpropagation through time. The model is called as ``model(x, state)`` and
+            returns ``(output, state)``; the state is carried from each batch to the next (batches must
+            continue each other, e.g. :class:`~nerve.data.BPTTLoader`) and detached after every step, so
+            gradients flow back through one batch's steps only. It starts afresh (``None``) each epoch and
+            for each evaluation.
 
     Gradient descent flavours (seed concept 5) are the batch size: pass a ``Dataset`` to ``fit`` with
     ``batch_size='full'`` (batch gradient descent), ``1`` (stochastic) or ``n`` (mini-batch), or pass a
@@ -60,8 +65,10 @@ class Trainer:
                  metrics: Sequence[str | _metrics.MetricFn] = (), scheduler: Any = None,
                  scheduler_interval: Literal["epoch", "step"] = "epoch", callbacks: Iterable[Callback] = (),
                  progress: bool = True, grad_clip_norm: float | None = None,
-                 grad_clip_value: float | None = None) -> None:
+                 grad_clip_value: float | None = None, stateful: bool = False) -> None:
         self.model = model
+        self.stateful = stateful
+        self._state: Any = None  # the recurrent state carried between batches when stateful
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         resolved = [_metrics.resolve(m) for m in metrics]
@@ -96,7 +103,7 @@ class Trainer:
     def train_step(self, batch: Sequence[Any]) -> Logs:
         """Forward, loss, zero_grad, backward, step on one batch; returns the batch's logs."""
         x, y = batch[0], batch[1]
-        output = self.model(x)
+        output = self._forward(x)
         loss = self.loss_fn(output, y)
         self.optimizer.zero_grad()
         loss.backward()
@@ -108,9 +115,16 @@ class Trainer:
         """Loss and metrics on one batch without building a graph."""
         x, y = batch[0], batch[1]
         with no_grad():
-            output = self.model(x)
+            output = self._forward(x)
             loss = self.loss_fn(output, y)
         return self._logs(loss, output, y)
+
+    def _forward(self, x: Any) -> Any:
+        if not self.stateful:
+            return self.model(x)
+        output, state = self.model(x, self._state)
+        self._state = _detached(state)  # truncated BPTT: the next batch starts from values, not from this graph
+        return output
 
     def _logs(self, loss: Tensor, output: Tensor, target: Any) -> Logs:
         logs = {"loss": float(loss.item())}
@@ -178,6 +192,7 @@ class Trainer:
             first_batch = int(state["loader"]["batches_yielded"])
         else:
             self._epoch_totals = {}
+        self._state = None  # a stateful model starts each epoch from its initial state
         self.callbacks.on_epoch_begin(epoch)
         if not first_batch:  # after on_epoch_begin, which may set it (Keras-style schedules)
             self._epoch_lr = float(self.optimizer.param_groups[0]["lr"])
@@ -215,11 +230,13 @@ class Trainer:
         self.model.eval()
         self.callbacks.on_test_begin()
         totals: dict[str, float] = {}
+        training_state, self._state = self._state, None  # evaluation carries its own state across its batches
         try:
             for batch in data:
                 _accumulate(totals, self.eval_step(batch))
         finally:
             self.model.train(was_training)
+            self._state = training_state
         logs = _average(totals)
         self._add_loss_metrics(logs)
         self.callbacks.on_test_end(logs)
@@ -232,13 +249,15 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         outputs = []
+        training_state, self._state = self._state, None
         try:
             with no_grad():
                 for batch in data:
                     x = batch[0] if isinstance(batch, tuple | list) else batch
-                    outputs.append(self.model(x).data)
+                    outputs.append(self._forward(x).data)
         finally:
             self.model.train(was_training)
+            self._state = training_state
         return np.concatenate(outputs)
 
     # ------------------------------------------------------------------------- checkpoints
@@ -313,6 +332,15 @@ def make_loader(dataset: Dataset, batch_size: int | str | None, shuffle: bool = 
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer or 'full', got {batch_size!r}")
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
+
+
+def _detached(state: Any) -> Any:
+    """``state`` (a tensor or nested tuples/lists of them) cut from the graph."""
+    if isinstance(state, Tensor):
+        return state.detach()
+    if isinstance(state, tuple | list):
+        return type(state)(_detached(s) for s in state)
+    return state
 
 
 def _batch_size(output: Any) -> int:

@@ -1,0 +1,96 @@
+"""CharRNN (sampling, state), RNNForecaster, BPTTLoader and the trainer's truncated BPTT."""
+
+import numpy as np
+import pytest
+
+import nerve
+from nerve import nn
+from nerve.data import BPTTLoader
+from nerve.models import CharRNN, RNNForecaster
+from nerve.random import Generator
+from nerve.train.trainer import Trainer
+
+
+def test_bptt_loader_batches_continue_each_other() -> None:
+    tokens = np.arange(23)
+    loader = BPTTLoader(tokens, batch_size=2, seq_len=4)
+    batches = list(loader)
+    assert len(batches) == len(loader) == 3  # rows of 11: 4 + 4 + 3
+    rows = np.concatenate([x.data for x, _ in batches], axis=1)
+    np.testing.assert_array_equal(rows, [np.arange(11), np.arange(11, 22)])
+    targets = np.concatenate([y.data for _, y in batches], axis=1)
+    np.testing.assert_array_equal(targets, rows + 1)
+    loader.load_state_dict({"batches_yielded": 2})
+    np.testing.assert_array_equal(next(iter(loader))[0].data, batches[2][0].data)
+    with pytest.raises(ValueError, match="too few"):
+        BPTTLoader(np.arange(3), batch_size=4, seq_len=2)
+
+
+def test_stateful_trainer_carries_the_state_and_cuts_the_graph() -> None:
+    nerve.manual_seed(0)
+    model = CharRNN(vocab_size=7, embedding_dim=4, hidden_size=8, num_layers=1, dropout=0.0)
+    tokens = np.random.default_rng(0).integers(0, 7, 41)
+    loader = BPTTLoader(tokens, batch_size=2, seq_len=5)
+
+    def loss_fn(logits, y):
+        return nn.functional.cross_entropy(logits.reshape(-1, 7), y.reshape(-1))
+
+    trainer = Trainer(model, nerve.optim.SGD(model.parameters(), lr=0.0), loss_fn, progress=False, stateful=True)
+    batches = list(loader)
+    trainer.train_step(batches[0])
+    trainer.train_step(batches[1])
+    state = trainer._state
+    assert all(not s.requires_grad and s._node is None for s in state)  # detached: no graph across batches
+    # with lr 0 the carried state is the state after reading both chunks in one go
+    with nerve.no_grad():
+        _, whole = model(nerve.tensor(np.concatenate([batches[0][0].data, batches[1][0].data], axis=1)))
+    for a, b in zip(state, whole):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-5, atol=1e-6)
+    logs = trainer.evaluate(loader)
+    assert trainer._state is state and logs["loss"] > 0  # evaluation used (and restored) its own state
+
+
+def test_char_rnn_sampling_is_seeded_and_respects_top_k() -> None:
+    nerve.manual_seed(1)
+    model = CharRNN(vocab_size=12, embedding_dim=4, hidden_size=8, num_layers=2)
+    a = model.sample([1, 2], 30, temperature=0.9, top_k=3, generator=Generator(5))
+    b = model.sample([1, 2], 30, temperature=0.9, top_k=3, generator=Generator(5))
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (30,) and a.dtype == np.int64
+    greedy = model.sample([1, 2], 10, top_k=1, generator=Generator(0))
+    # top_k=1 is greedy decoding: each id is the argmax given the ids so far
+    ids = [1, 2]
+    with nerve.no_grad():
+        model.eval()
+        for expected in greedy:
+            logits, _ = model(nerve.tensor(np.array([ids])))
+            assert int(np.argmax(logits.data[0, -1])) == expected
+            ids.append(int(expected))
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        model.sample([1], 3, temperature=0)
+    with pytest.raises(ValueError, match=r"top_k must be in \[1, 12\]"):
+        model.sample([1], 3, top_k=13)
+
+
+def test_sampling_restores_training_mode() -> None:
+    model = CharRNN(vocab_size=5, embedding_dim=3, hidden_size=4, num_layers=1)
+    model.train()
+    model.sample([0], 2)
+    assert model.training
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_forecaster_shapes_and_residual_start(cell) -> None:
+    model = RNNForecaster(input_size=1, hidden_size=6, horizon=3, cell=cell)
+    x = nerve.randn(4, 9, 1)
+    out = model(x)
+    assert out.shape == (4, 3)
+    # the residual head adds the window's last value: zeroing the head gives the naive forecast
+    with nerve.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    np.testing.assert_allclose(model(x).data, np.repeat(x.data[:, -1], 3, axis=1))
+    with pytest.raises(ValueError, match=r"expected input \(B, L, 1\)"):
+        model(nerve.randn(4, 9, 2))
+    with pytest.raises(ValueError, match="cell must be one of"):
+        RNNForecaster(cell="transformer")
