@@ -4,7 +4,7 @@ import pytest
 
 from nerve.cli import main
 
-RECIPE_NAMES = "lenet-mnist, mlp, mlp-mnist, resnet-mnist"
+RECIPE_NAMES = "charrnn-shakespeare, gru-airpassengers, lenet-mnist, lstm-sunspots, mlp, mlp-mnist, resnet-mnist"
 
 
 @pytest.mark.slow

@@ -244,3 +244,23 @@ def test_a_small_network_matches_torch_and_passes_gradcheck():
     compare_with_torch(lambda lib, *a: _small_network(lib, *a[:-1], a[-1]),
                        *[a.astype(np.float32) for a in arrays], target)
     check_grad(lambda *a: _small_network(nerve, *a, nerve.tensor(target)), *arrays)
+
+
+def test_one_fresh_array_returned_for_two_leaves_is_not_shared():
+    class SumTwice(Function):  # returns the same (fresh) gradient array for both inputs
+        fresh_grads = True
+
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, g):
+            same = g.copy()
+            return same, same
+
+    a = nerve.tensor([1.0, 2.0], requires_grad=True)
+    b = nerve.tensor([3.0, 4.0], requires_grad=True)
+    SumTwice.apply(a, b).sum().backward()
+    assert a.grad.data is not b.grad.data
+    (a * 2.0).sum().backward()  # accumulating into a's gradient must leave b's alone
+    np.testing.assert_allclose(a.grad.data, [3.0, 3.0])
+    np.testing.assert_allclose(b.grad.data, [1.0, 1.0])

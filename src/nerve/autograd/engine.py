@@ -114,6 +114,7 @@ def run_backward(
         input_grads = node.backward(grad)
         if not retain_graph and saved:
             node.saved = _FREED
+        handed: list[np.ndarray] = []  # fresh arrays already given to a leaf by this node
         for i, (t, g) in enumerate(zip(node.parents, input_grads)):
             if g is None or not t.requires_grad:
                 continue
@@ -122,7 +123,14 @@ def run_backward(
             _check(node, i, g, t)
             pnode = t._node
             if pnode is None:
-                add_leaf(t, g, node.fresh_grads)
+                fresh = node.fresh_grads
+                if fresh:
+                    # one array returned for two inputs (e.g. two biases with equal gradients) must not become
+                    # both leaves' .grad: accumulating into one would change the other
+                    if any(g is h for h in handed):
+                        g = g.copy()
+                    handed.append(g)
+                add_leaf(t, g, fresh)
                 continue
             prev = grads.get(pnode)
             if prev is None:

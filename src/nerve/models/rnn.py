@@ -27,8 +27,9 @@ class RNNForecaster(nn.Module):
     """Reads a window of a series and forecasts the next ``horizon`` values at once (direct multi-step).
 
     With ``horizon=1`` it is the usual sequence-to-one forecaster. With ``residual=True`` (the default) the
-    head predicts the change from the window's last value of the target feature, so an untrained model
-    starts at the naive forecast and learns corrections to it.
+    head predicts the change from a baseline read off the window: its last value of the target feature (the
+    naive forecast), or with ``season=m`` the value one season before each forecast step (the seasonal-naive
+    forecast). An untrained model starts at that baseline and learns corrections to it (trend, cycles).
 
     Args:
         input_size: features per time step (1 for a univariate series).
@@ -36,17 +37,22 @@ class RNNForecaster(nn.Module):
         horizon: steps forecast from the end of each window.
         cell: ``'lstm'``, ``'gru'`` or ``'rnn'``.
         target_index: which input feature is forecast (for the residual connection).
+        season: the seasonal period for a seasonal-naive residual baseline (windows must be at least that long).
 
     Shape:
         input (B, L, input_size) → output (B, horizon).
     """
 
     def __init__(self, input_size: int = 1, hidden_size: int = 64, num_layers: int = 1, horizon: int = 1,
-                 cell: str = "lstm", dropout: float = 0.0, residual: bool = True, target_index: int = 0) -> None:
+                 cell: str = "lstm", dropout: float = 0.0, residual: bool = True, target_index: int = 0,
+                 season: int | None = None) -> None:
         super().__init__()
         if horizon < 1:
             raise ValueError(f"RNNForecaster: horizon must be >= 1, got {horizon}")
+        if season is not None and season < 1:
+            raise ValueError(f"RNNForecaster: season must be >= 1, got {season}")
         self.horizon, self.residual, self.target_index, self.cell = horizon, residual, target_index, cell
+        self.season = season
         self.rnn = _recurrent(cell, input_size, hidden_size, num_layers, dropout, "RNNForecaster")
         self.head = nn.Linear(hidden_size, horizon)
 
@@ -58,9 +64,16 @@ class RNNForecaster(nn.Module):
                              f"{tuple(x.shape)}")
         out, _ = self.rnn(x)
         forecast = self.head(out[:, -1])
-        if self.residual:
-            forecast = forecast + x[:, -1, self.target_index : self.target_index + 1]
-        return forecast
+        if not self.residual:
+            return forecast
+        target = x[:, :, self.target_index]  # (B, L)
+        if self.season is None:
+            return forecast + target[:, -1:]
+        if x.shape[1] < self.season:
+            raise ValueError(f"RNNForecaster: a seasonal baseline needs windows of at least season={self.season} "
+                             f"steps, got {x.shape[1]}")
+        steps = x.shape[1] - self.season + np.arange(self.horizon) % self.season
+        return forecast + target[:, steps]
 
 
 class CharRNN(nn.Module):

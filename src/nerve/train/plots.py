@@ -76,3 +76,40 @@ def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: 
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_forecast(times: Sequence[Any], values: np.ndarray, boundaries: tuple[int, int], forecast_times: Sequence[Any],
+                  forecasts: Mapping[str, np.ndarray], path: str | Path, title: str = "") -> Path | None:
+    """The series with its train/validation/test spans shaded, and each method's test forecasts over it.
+
+    Args:
+        times: (T,) labels of the series' steps (years, 'YYYY-MM').
+        values: (T,) the series.
+        boundaries: the first validation and first test index.
+        forecast_times: (n,) labels of the forecast steps.
+        forecasts: method name -> (n,) forecasts; ``'actual'`` is drawn from ``values``.
+    """
+    plt = _pyplot()
+    if plt is None:
+        return None
+    x = np.arange(len(values))
+    where = {t: i for i, t in enumerate(times)}
+    fx = np.array([where[t] for t in forecast_times])
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4), gridspec_kw={"width_ratios": [2, 1]})
+    for ax, start in zip(axes, (0, max(boundaries[0] - len(fx), 0))):
+        ax.plot(x[start:], values[start:], color="black", linewidth=1.2, label="actual")
+        ax.axvspan(boundaries[0] - 0.5, boundaries[1] - 0.5, color="tab:orange", alpha=0.08, label="validation")
+        ax.axvspan(boundaries[1] - 0.5, len(values) - 0.5, color="tab:green", alpha=0.08, label="test")
+        for name, f in forecasts.items():
+            ax.plot(fx, f, marker=".", linewidth=1, label=name)
+        ticks = np.linspace(start, len(values) - 1, 6).astype(int)
+        ax.set_xticks(ticks, [str(times[i]) for i in ticks])
+        ax.grid(alpha=0.3)
+    axes[0].set_title(title or "forecasts on the test span")
+    axes[1].set_title("validation and test spans")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

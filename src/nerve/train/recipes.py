@@ -48,6 +48,7 @@ class Setup:
     metrics: tuple[str, ...] = ("accuracy",)
     scheduler: Any = None
     description: str = ""
+    stateful: bool = False  # truncated BPTT: the trainer carries the model's state between batches
 
     @property
     def class_names(self) -> list[str] | None:
@@ -65,6 +66,11 @@ class Recipe:
     types: dict[str, tuple[type, ...]] = field(default_factory=dict)
     #: keys that must be set (by a config file or the command line)
     required: tuple[str, ...] = ()
+    #: replaces :func:`build` when the recipe needs its own loaders, loss or trainer mode
+    setup: Callable[[Recipe, dict[str, Any]], Setup] | None = field(default=None, repr=False)
+    #: after the test evaluation: writes the recipe's own artifacts into the run folder and returns extra
+    #: results for ``results.json`` (forecasts against baselines, sampled text)
+    finish: Callable[[Setup, Any, Path], dict[str, Any]] | None = field(default=None, repr=False)
 
 
 def mlp(in_features: int, hidden: list[int], out_features: int, dropout: float) -> nn.Sequential:
@@ -82,6 +88,8 @@ def mlp(in_features: int, hidden: list[int], out_features: int, dropout: float) 
 
 def build(recipe: Recipe, config: dict[str, Any]) -> Setup:
     """Data, model, optimizer, schedule and loss of one run of ``recipe`` with ``config``."""
+    if recipe.setup is not None:
+        return recipe.setup(recipe, config)
     data = recipe.data(config)
     model = recipe.model(config, data.info)
     if config.get("weight_decay"):
@@ -235,6 +243,151 @@ def _table_data(config: dict[str, Any]) -> Data:
     return Data(Subset(full, train_idx), Subset(full, val_idx), Subset(full, test_idx), info)
 
 
+# ------------------------------------------------------------------------ time-series forecasting
+SERIES = ("sunspots", "airpassengers")
+
+
+def _load_series(config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, str]:
+    from nerve import datasets
+
+    if config["series"] == "sunspots":
+        times, values = datasets.sunspots(config.get("data_dir"))
+        return times, values, "yearly sunspot numbers (statsmodels)"
+    if config["series"] == "airpassengers":
+        times, values = datasets.air_passengers(config.get("data_dir"))
+        return times, values, "monthly airline passengers, thousands (pmdarima)"
+    raise ValueError(f"series must be one of {', '.join(SERIES)}, got {config['series']!r}")
+
+
+def _forecast_data(config: dict[str, Any]) -> Data:
+    """Windows of a scaled series: training windows inside the training span, validation and test windows
+    whose targets lie in their span (inputs may reach back). The scaler sees the training span only."""
+    from nerve.data.timeseries import StandardScaler, sliding_windows, split_by_time, windows_for_span
+
+    _, values, what = _load_series(config)
+    series = np.log(values) if config["log"] else values.astype(np.float64)
+    train, val, test = split_by_time(series, config["val_size"], config["test_size"])
+    scaler = StandardScaler().fit(train)
+    z = scaler.transform(series).astype(np.float32)
+    length, horizon = config["input_length"], config["horizon"]
+    t1, t2 = len(train), len(train) + len(val)
+
+    def dataset(inputs: np.ndarray, targets: np.ndarray) -> TensorDataset:
+        return TensorDataset(inputs[..., None], targets)
+
+    splits = [sliding_windows(z[:t1], length, horizon),
+              windows_for_span(z, t1, t2, length, horizon),  # every origin: validation picks the epoch
+              windows_for_span(z, t2, len(z), length, horizon, step=config["eval_step"])]
+    info = {"task": "regression", "input_kind": "series", "input_shape": [length, 1], "series": config["series"],
+            "log": config["log"], "scaler": {k: np.asarray(v).tolist() for k, v in scaler.state_dict().items()},
+            "boundaries": [t1, t2], "n": len(series), "season": config["season"], "eval_step": config["eval_step"],
+            "data_dir": config.get("data_dir"),
+            "description": f"{config['cell'].upper()} forecaster ({length} steps in, {horizon} out) on {what}: "
+                           f"{t1} train / {len(val)} validation / {len(test)} test steps"}
+    return Data(*(dataset(*split) for split in splits), info)
+
+
+def _forecast_model(config: dict[str, Any], info: dict[str, Any]) -> nn.Module:
+    from nerve.models import RNNForecaster
+
+    baseline = config["baseline"]
+    return RNNForecaster(1, config["hidden_size"], config["num_layers"], config["horizon"], config["cell"],
+                         config["dropout"], residual=baseline != "none",
+                         season=config["season"] if baseline == "seasonal" else None)
+
+
+def _forecast_finish(setup: Setup, trainer: Any, run_dir: Path) -> dict[str, Any]:
+    """Test-span forecasts in the series' units against the baselines: ``forecast.csv``, ``forecast.png``."""
+    from nerve.data.timeseries import StandardScaler
+    from nerve.train.forecasting import baselines, score
+    from nerve.train.plots import plot_forecast
+
+    info = setup.info
+    scaler = StandardScaler()
+    scaler.load_state_dict(info["scaler"])
+
+    def units(z: np.ndarray) -> np.ndarray:
+        raw = scaler.inverse_transform(z.astype(np.float64))
+        return np.exp(raw) if info["log"] else raw
+
+    inputs = np.concatenate([b[0].data[..., 0] for b in setup.test])
+    targets = np.concatenate([b[1].data for b in setup.test])
+    predicted = trainer.predict(setup.test)
+    horizon, season = targets.shape[1], int(info["season"])
+    actual = units(targets)
+    forecasts = {"model": units(predicted), **baselines(units(inputs), horizon, season)}
+    times, values, _ = _load_series({"series": info["series"], "data_dir": info.get("data_dir")})
+    t1, t2 = info["boundaries"]
+    scores = score(actual, forecasts, values[:t1], season)
+    # window k forecasts the steps t2 + k·eval_step + [0, horizon)
+    index = np.concatenate([t2 + k * info["eval_step"] + np.arange(horizon) for k in range(len(targets))])
+    rows = ["time,actual," + ",".join(forecasts)]
+    for k, i in enumerate(index):
+        w, h = divmod(k, horizon)
+        rows.append(f"{times[i]},{values[i]:.6g}," + ",".join(f"{f[w, h]:.6g}" for f in forecasts.values()))
+    (run_dir / "forecast.csv").write_text("\n".join(rows) + "\n")
+    shown = {name: f.reshape(-1) for name, f in forecasts.items()}
+    unique = np.unique(index, return_index=True)[1]  # overlapping windows: plot each step's first forecast
+    plot_forecast(list(times), values, (t1, t2), [times[i] for i in index[unique]],
+                  {k: v[unique] for k, v in shown.items()}, run_dir / "forecast.png",
+                  title=f"{info['series']}: test-span forecasts, MASE " + ", ".join(
+                      f"{k} {v['mase']:.3f}" for k, v in scores.items()))
+    lines = [f"  {name:15s} MASE {v['mase']:.3f}  MAE {v['mae']:.2f}  RMSE {v['rmse']:.2f}"
+             for name, v in scores.items()]
+    print("test-span forecasts:\n" + "\n".join(lines), flush=True)
+    return {"forecast": scores}
+
+
+# ------------------------------------------------------------------- character-level language model
+def _char_setup(recipe: Recipe, config: dict[str, Any]) -> Setup:
+    """Shakespeare as one stream of characters: the first 90 % of the corpus for training, the next 5 % for
+    validation and the last 5 % for testing (contiguous, unshuffled), read in BPTT chunks."""
+    from nerve import datasets
+    from nerve.data import BPTTLoader, CharVocabulary
+    from nerve.models import CharRNN
+    from nerve.nn import functional as F
+
+    text = datasets.shakespeare(config.get("data_dir"))
+    if config["corpus_chars"]:
+        text = text[: config["corpus_chars"]]
+    vocab = CharVocabulary(text)
+    ids = vocab.encode(text)
+    n_train, n_val = int(len(ids) * 0.9), int(len(ids) * 0.05)
+    bs, seq = config["batch_size"], config["seq_len"]
+    loaders = [BPTTLoader(ids[:n_train], bs, seq), BPTTLoader(ids[n_train : n_train + n_val], bs, seq),
+               BPTTLoader(ids[n_train + n_val :], bs, seq)]
+    model = CharRNN(len(vocab), config["embedding_dim"], config["hidden_size"], config["num_layers"],
+                    config["dropout"], config["cell"])
+    opt = optim.Adam(model.parameters(), lr=config["lr"])
+    classes = len(vocab)
+
+    def loss_fn(logits: Any, targets: Any) -> Any:  # mean cross-entropy per character, in nats
+        return F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1))
+
+    info = {"task": "language_model", "vocabulary": vocab.to_dict(), "corpus_chars": len(text),
+            "splits": [n_train, n_val, len(ids) - n_train - n_val],
+            "description": f"char-{config['cell'].upper()} {config['num_layers']}x{config['hidden_size']} on "
+                           f"Shakespeare ({len(text):,} characters, {classes} distinct), BPTT {seq}"}
+    return Setup(model=model, optimizer=opt, loss_fn=loss_fn, train=loaders[0], val=loaders[1],  # type: ignore
+                 test=loaders[2], info=info, metrics=("perplexity",),
+                 scheduler=optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config["epochs"]),
+                 description=info["description"], stateful=True)
+
+
+def _char_finish(setup: Setup, trainer: Any, run_dir: Path) -> dict[str, Any]:
+    """A text sample from the trained model: ``sample.txt``."""
+    from nerve.data import CharVocabulary
+    from nerve.random import Generator
+
+    vocab = CharVocabulary.from_dict(setup.info["vocabulary"])
+    prompt = "ROMEO:\n" if all(c in vocab.chars for c in "ROMEO:\n") else vocab.chars[0]
+    ids = setup.model.sample(vocab.encode(prompt), 600, temperature=0.8, generator=Generator(0))  # type: ignore
+    sample = prompt + vocab.decode(ids)
+    (run_dir / "sample.txt").write_text(sample + "\n")
+    print(f"sample (temperature 0.8):\n{sample[:400]}", flush=True)
+    return {"sample": sample, "sample_temperature": 0.8}
+
+
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in [
@@ -275,6 +428,36 @@ RECIPES: dict[str, Recipe] = {
             types={"data": (str,), "target": (str,), "image_size": (list,), "patience": (int,),
                    "grad_clip_norm": (float, int)},
             required=("data",),
+        ),
+        Recipe(
+            name="lstm-sunspots",
+            summary="LSTM forecaster of yearly sunspot numbers (one year ahead), scored against naive baselines",
+            defaults=dict(series="sunspots", cell="lstm", input_length=22, horizon=1, val_size=30, test_size=30,
+                          eval_step=1, season=11, baseline="last", log=False, hidden_size=32, num_layers=1, dropout=0.0,
+                          epochs=150, lr=3e-3, batch_size=32, weight_decay=0.0, seed=0, data_dir=None,
+                          patience=30, grad_clip_norm=1.0, tensorboard=False),
+            data=_forecast_data, model=_forecast_model, finish=_forecast_finish,
+            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
+        ),
+        Recipe(
+            name="gru-airpassengers",
+            summary="GRU forecaster of monthly airline passengers (log scale, 12 months ahead) vs naive baselines",
+            defaults=dict(series="airpassengers", cell="gru", input_length=24, horizon=12, val_size=24,
+                          test_size=12, eval_step=12, season=12, baseline="seasonal", log=True, hidden_size=32,
+                          num_layers=1, dropout=0.0, epochs=300, lr=3e-3, batch_size=16, weight_decay=0.0, seed=0,
+                          data_dir=None, patience=30, grad_clip_norm=1.0, tensorboard=False),
+            data=_forecast_data, model=_forecast_model, finish=_forecast_finish,
+            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
+        ),
+        Recipe(
+            name="charrnn-shakespeare",
+            summary="Character-level LSTM language model on Shakespeare (truncated BPTT), with a text sample",
+            defaults=dict(cell="lstm", corpus_chars=1_000_000, embedding_dim=64, hidden_size=256, num_layers=2,
+                          dropout=0.2, seq_len=100, epochs=6, lr=3e-3, batch_size=64, seed=0, data_dir=None,
+                          patience=None, grad_clip_norm=5.0, tensorboard=False),
+            data=lambda config: None, model=lambda config, info: None,  # type: ignore[arg-type,return-value]
+            setup=_char_setup, finish=_char_finish,
+            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
         ),
     ]
 }

@@ -139,7 +139,7 @@ def train_run(recipe: Any, config: dict[str, Any], runs_dir: str | Path = "runs"
     callbacks.append(ModelCheckpoint(run_dir / CHECKPOINTS, monitor="val_loss", config=config))
     trainer = Trainer(setup.model, setup.optimizer, setup.loss_fn, metrics=setup.metrics,
                       scheduler=setup.scheduler, callbacks=callbacks, progress=progress,
-                      grad_clip_norm=config.get("grad_clip_norm"))
+                      grad_clip_norm=config.get("grad_clip_norm"), stateful=setup.stateful)
     if resume_dir is not None:
         state = trainer.load_checkpoint(run_dir / CHECKPOINTS / "last")
         print(f"resuming {run_dir.name} at epoch {trainer.epoch + 1} (step {trainer.global_step})", flush=True)
@@ -172,6 +172,7 @@ def train_run(recipe: Any, config: dict[str, Any], runs_dir: str | Path = "runs"
         targets = np.concatenate([np.asarray(b[1].data) for b in setup.test])
         matrix = confusion_matrix(outputs.argmax(axis=1), targets, len(setup.class_names))
         plot_confusion_matrix(matrix, setup.class_names, run_dir / "confusion_matrix.png")
+    extra = recipe.finish(setup, trainer, run_dir) if recipe.finish is not None else {}
     save(setup.model.state_dict(), run_dir / WEIGHTS, metadata={"recipe": recipe.name})
     epochs_run = len(history.epoch)
     val_losses = history.history.get("val_loss", [])
@@ -181,7 +182,7 @@ def train_run(recipe: Any, config: dict[str, Any], runs_dir: str | Path = "runs"
         "final": {k: v[-1] for k, v in history.history.items()},
         "best_epoch": int(np.nanargmin(val_losses)) + 1 if val_losses and not np.isnan(val_losses).all() else None,
         "restored_epoch": trainer.restored_epoch + 1 if trainer.restored_epoch is not None else None,
-        "stop_reason": trainer.stop_reason, "status": status,
+        "stop_reason": trainer.stop_reason, "status": status, **extra,
     }
     write_json(run_dir / RESULTS, results)
     index.finish(run_dir, status, epochs_run, final=results["final"], test=test)  # type: ignore[arg-type]
