@@ -219,3 +219,22 @@ def test_embedding_gradcheck() -> None:
 
     idx = np.array([[0, 2, 2], [1, 0, 2]])
     check_grad(lambda w: F.embedding(nerve.tensor(idx), w), np.random.default_rng(6).standard_normal((3, 4)))
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])
+def test_two_layer_bidirectional_module_gradcheck_float64(mode) -> None:
+    """Float64 gradcheck through the whole module (layers, directions, concatenation, masks, h0)."""
+    from conftest import check_grad
+
+    nerve.manual_seed(0)
+    model = getattr(nerve.nn, mode)(2, 3, num_layers=2, bidirectional=True, batch_first=True, dtype=nerve.float64)
+    lengths = [4, 2]
+
+    def fn(x, h0):
+        state = (h0, h0 * 0.5) if mode == "LSTM" else h0
+        out, final = model(x, state, lengths=lengths)
+        finals = final if isinstance(final, tuple) else (final,)
+        return out.sum() + sum((f * f).sum() for f in finals)
+
+    rng = np.random.default_rng(7)
+    check_grad(fn, rng.standard_normal((2, 4, 2)), rng.standard_normal((4, 2, 3)) * 0.5)

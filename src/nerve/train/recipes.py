@@ -340,8 +340,8 @@ def _forecast_finish(setup: Setup, trainer: Any, run_dir: Path) -> dict[str, Any
 
 # ------------------------------------------------------------------- character-level language model
 def _char_setup(recipe: Recipe, config: dict[str, Any]) -> Setup:
-    """Shakespeare as one stream of characters: the first 90 % of the corpus for training, the next 5 % for
-    validation and the last 5 % for testing (contiguous, unshuffled), read in BPTT chunks."""
+    """Shakespeare as one stream of characters (``corpus_chars`` of it, 0: all 5 M): the first 90 % for training,
+    the next 5 % for validation and the last 5 % for testing (contiguous, unshuffled), read in BPTT chunks."""
     from nerve import datasets
     from nerve.data import BPTTLoader, CharVocabulary
     from nerve.models import CharRNN
@@ -452,8 +452,8 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             name="charrnn-shakespeare",
             summary="Character-level LSTM language model on Shakespeare (truncated BPTT), with a text sample",
-            defaults=dict(cell="lstm", corpus_chars=1_000_000, embedding_dim=64, hidden_size=256, num_layers=2,
-                          dropout=0.2, seq_len=100, epochs=6, lr=3e-3, batch_size=64, seed=0, data_dir=None,
+            defaults=dict(cell="lstm", corpus_chars=0, embedding_dim=64, hidden_size=256, num_layers=2,
+                          dropout=0.2, seq_len=100, epochs=2, lr=3e-3, batch_size=64, seed=0, data_dir=None,
                           patience=None, grad_clip_norm=5.0, tensorboard=False),
             data=lambda config: None, model=lambda config, info: None,  # type: ignore[arg-type,return-value]
             setup=_char_setup, finish=_char_finish,
