@@ -223,11 +223,13 @@ class LSTMLayer(Function):
         dh = g[steps].copy()
         dc = g[steps + 1].copy()
         slope = np.empty((batch, 4 * hidden), dtype=gates.dtype)  # each gate's derivative at its pre-activation
+        # steps whose outputs get a gradient (a sequence-to-one head uses only the last): skip adding zeros
+        graded = g[:steps].reshape(steps, -1).any(axis=1)
         for t in reversed(order):
             a = gates[t]
             f, o, _, gg = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
             tanh_c = tanh_cells[t]
-            d_h = dh + g[t]
+            d_h = dh + g[t] if graded[t] else dh
             d_c = np.multiply(tanh_c, tanh_c)
             np.subtract(1, d_c, out=d_c)
             d_c *= o
@@ -342,10 +344,11 @@ class GRULayer(Function):
             h_prev[t] = previous
             previous = out[t] if mask is None else np.where(mask[t][:, None], out[t], previous)
         dh = g[steps].copy()
+        graded = g[:steps].reshape(steps, -1).any(axis=1)  # steps whose outputs get a gradient
         for t in reversed(order):
             a = gates[t]
             r, z, n = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden :]
-            d_h = dh + g[t]
+            d_h = dh + g[t] if graded[t] else dh
             di, dr_ = d_in[t], d_rec[t]
             dn = di[:, 2 * hidden :]
             np.multiply(d_h, 1 - z, out=dn)
