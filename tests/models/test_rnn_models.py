@@ -94,3 +94,30 @@ def test_forecaster_shapes_and_residual_start(cell) -> None:
         model(nerve.randn(4, 9, 2))
     with pytest.raises(ValueError, match="cell must be one of"):
         RNNForecaster(cell="transformer")
+
+
+def test_stateful_evaluation_averages_over_characters_not_chunks() -> None:
+    """The last BPTT chunk is shorter; the epoch loss must be the mean over every target character."""
+    nerve.manual_seed(2)
+    model = CharRNN(vocab_size=6, embedding_dim=3, hidden_size=5, num_layers=1, dropout=0.0)
+    tokens = np.random.default_rng(4).integers(0, 6, 2 * 11 + 1)  # rows of 11: chunks of 4, 4 and 3
+    loader = BPTTLoader(tokens, batch_size=2, seq_len=4)
+
+    def loss_fn(logits, y):
+        return nn.functional.cross_entropy(logits.reshape(-1, 6), y.reshape(-1))
+
+    trainer = Trainer(model, nerve.optim.SGD(model.parameters(), lr=0.0), loss_fn, progress=False, stateful=True)
+    logs = trainer.evaluate(loader)
+    with nerve.no_grad():
+        model.eval()
+        logits, _ = model(nerve.tensor(loader.inputs))
+        whole = loss_fn(logits, nerve.tensor(loader.targets)).item()
+    assert logs["loss"] == pytest.approx(whole, rel=1e-5)
+
+
+def test_top_k_draws_only_k_ids_even_when_logits_tie() -> None:
+    from nerve.models.rnn import _draw
+
+    rng = np.random.default_rng(0)
+    draws = {_draw(np.zeros(10), 1.0, 2, rng) for _ in range(200)}
+    assert len(draws) == 2

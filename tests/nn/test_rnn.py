@@ -91,7 +91,7 @@ def test_masked_batch_equals_each_sequence_alone(mode, bidirectional) -> None:
     lengths = np.array([6, 2, 4])
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 6, 3)).astype(np.float32)
-    x[1, 2:] = 99.0  # garbage in the padding must not matter
+    x[1, 2:] = np.nan  # garbage in the padding (even NaN) must not reach outputs or gradients
     xb = nerve.tensor(x, requires_grad=True)
     out, state = model(xb, lengths=lengths)
     (out.sum() + sum(s.sum() for s in _flat(state))).backward()
@@ -111,6 +111,7 @@ def test_masked_batch_equals_each_sequence_alone(mode, bidirectional) -> None:
     for k, p in model.named_parameters():
         total[k] = p.grad.data
     for k in grads_batched:
+        assert np.isfinite(grads_batched[k]).all(), k
         np.testing.assert_allclose(grads_batched[k], total[k], rtol=1e-4, atol=1e-5)
 
 
@@ -238,3 +239,32 @@ def test_two_layer_bidirectional_module_gradcheck_float64(mode) -> None:
 
     rng = np.random.default_rng(7)
     check_grad(fn, rng.standard_normal((2, 4, 2)), rng.standard_normal((4, 2, 3)) * 0.5)
+
+
+def test_pad_packed_sequence_pads_like_torch() -> None:
+    x = np.random.default_rng(8).standard_normal((2, 4, 3)).astype(np.float32)
+    x[1, 2:] = 7.0  # the input's own padding must not survive the round trip
+    lengths = [4, 2]
+    pn = pack_padded_sequence(nerve.tensor(x, requires_grad=True), lengths, batch_first=True)
+    pt = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), torch.tensor(lengths), batch_first=True)
+    for kwargs in ({}, {"padding_value": -1.0}, {"total_length": 6, "padding_value": 2.5}):
+        out_n, len_n = pad_packed_sequence(pn, batch_first=True, **kwargs)
+        out_t, len_t = torch.nn.utils.rnn.pad_packed_sequence(pt, batch_first=True, **kwargs)
+        _close(out_n, out_t)
+        np.testing.assert_array_equal(len_n, len_t.numpy())
+
+
+def test_mismatched_dtypes_and_malformed_packed_input_are_rejected() -> None:
+    model = nerve.nn.GRU(3, 4)
+    with pytest.raises(TypeError, match=r"GRU\(3, 4\): expected a float32 input .* got float64"):
+        model(nerve.randn(5, 2, 3, dtype=nerve.float64))
+    with pytest.raises(TypeError, match="expected hx of dtype float32, got float64"):
+        model(nerve.randn(5, 2, 3), nerve.zeros(1, 2, 4, dtype=nerve.float64))
+    from nerve.nn.utils.rnn import PackedSequence
+
+    with pytest.raises(ValueError, match="got 1 lengths for a batch of 2"):
+        model(PackedSequence(nerve.randn(5, 2, 3), np.array([5])))
+    with pytest.raises(ValueError, match="must hold a padded"):
+        model(PackedSequence(nerve.randn(7, 3), np.array([4, 3])))
+    with pytest.raises(TypeError, match=r"LSTMCell\(3, 4\): expected a float32 input"):
+        nerve.nn.LSTMCell(3, 4)(nerve.randn(2, 3, dtype=nerve.float64))

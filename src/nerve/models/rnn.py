@@ -51,6 +51,8 @@ class RNNForecaster(nn.Module):
             raise ValueError(f"RNNForecaster: horizon must be >= 1, got {horizon}")
         if season is not None and season < 1:
             raise ValueError(f"RNNForecaster: season must be >= 1, got {season}")
+        if not 0 <= target_index < input_size:
+            raise ValueError(f"RNNForecaster: target_index must be in [0, {input_size}), got {target_index}")
         self.horizon, self.residual, self.target_index, self.cell = horizon, residual, target_index, cell
         self.season = season
         self.rnn = _recurrent(cell, input_size, hidden_size, num_layers, dropout, "RNNForecaster")
@@ -137,7 +139,9 @@ def _draw(logits: np.ndarray, temperature: float, top_k: int | None, rng: np.ran
     """One id from softmax(logits / temperature), restricted to the top k."""
     scaled = logits.astype(np.float64) / temperature
     if top_k is not None and top_k < scaled.size:
-        cutoff = np.partition(scaled, -top_k)[-top_k]
-        scaled = np.where(scaled >= cutoff, scaled, -np.inf)
+        keep = np.argpartition(scaled, -top_k)[-top_k:]  # exactly k ids, even when logits tie
+        masked = np.full_like(scaled, -np.inf)
+        masked[keep] = scaled[keep]
+        scaled = masked
     probs = F.softmax(Tensor(scaled), dim=-1).data
     return int(rng.choice(probs.size, p=probs / probs.sum()))

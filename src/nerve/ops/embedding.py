@@ -60,6 +60,9 @@ def embedding_checked(index: Tensor | np.ndarray, weight: Tensor, padding_idx: i
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0) -> Tensor:
     """Rows of ``weight`` (num_embeddings, D) at the integer ``input`` (*) → (*, D)."""
-    if padding_idx is not None and padding_idx < 0:
-        padding_idx += weight.shape[0]
+    if padding_idx is not None:
+        if not -weight.shape[0] <= padding_idx < weight.shape[0]:
+            raise ValueError(f"embedding: padding_idx must be within the table's {weight.shape[0]} rows, got "
+                             f"{padding_idx}")
+        padding_idx %= weight.shape[0]
     return embedding_checked(input, weight, padding_idx, max_norm, norm_type, "embedding")

@@ -36,16 +36,18 @@ def _sigmoid_(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _input_projection(x: np.ndarray, w_ih: np.ndarray, bias: np.ndarray | None,
+def _input_projection(x: np.ndarray, w_ih: np.ndarray, bias: np.ndarray | None, mask: np.ndarray | None,
                       scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(x (T, B, I) @ W_ihᵀ + bias) · scale`` for every step at once: (T, B, G·H), and the GEMM's left operand.
 
     The bias rides in the GEMM as an extra input column of ones, and ``scale`` in its right operand, so the
     (T·B, G·H) result takes no further passes; backward gets dW_ih and the bias gradient from one GEMM too.
+    Padded steps (``mask`` False) read zeros: whatever the padding holds (NaN included) never reaches a
+    gradient, as in PyTorch's packed path, which never reads it.
     """
     t, b, i = x.shape
     inputs = np.empty((t * b, i + (bias is not None)), dtype=x.dtype)
-    inputs[:, :i] = x.reshape(t * b, i)
+    inputs[:, :i] = x.reshape(t * b, i) if mask is None else np.where(mask[..., None], x, 0).reshape(t * b, i)
     weights = np.empty((inputs.shape[1], w_ih.shape[0]), dtype=x.dtype)
     weights[:i] = w_ih.T
     if bias is not None:
@@ -92,7 +94,7 @@ class RNNLayer(Function):
                 nonlinearity: str, reverse: bool, mask: np.ndarray | None) -> np.ndarray:
         steps, batch, _ = x.shape
         hidden = h0.shape[1]
-        proj, inputs = _input_projection(x, w_ih, biases[0] + biases[1] if biases else None)
+        proj, inputs = _input_projection(x, w_ih, biases[0] + biases[1] if biases else None, mask)
         out = np.empty((steps + 1, batch, hidden), dtype=x.dtype)
         w_hh_t = _transposed(w_hh)
         product = np.empty((batch, hidden), dtype=x.dtype)
@@ -131,7 +133,7 @@ class RNNLayer(Function):
             d *= (1 - act[t] * act[t]) if nonlinearity == "tanh" else (act[t] > 0)
             if mask is not None:
                 keep = mask[t][:, None]
-                d *= keep
+                d[~mask[t]] = 0  # select, not multiply: a NaN times 0 stays NaN
                 dh = np.where(keep, d @ w_hh, dh)
             else:
                 dh = d @ w_hh
@@ -171,7 +173,7 @@ class LSTMLayer(Function):
         half[3 * hidden :] = 1
         bias = (biases[0] + biases[1])[perm] if biases else None
         w_ih, w_hh = w_ih[perm], w_hh[perm]
-        gates, inputs = _input_projection(x, w_ih, bias, half)
+        gates, inputs = _input_projection(x, w_ih, bias, mask, half)
         w_hh_t = np.ascontiguousarray(w_hh.T * half)
         cells = np.empty((steps, batch, hidden), dtype=x.dtype)  # c_t
         tanh_cells = np.empty((steps, batch, hidden), dtype=x.dtype)  # tanh(c_t), for backward
@@ -248,7 +250,7 @@ class LSTMLayer(Function):
             d *= slope
             if mask is not None:
                 keep = mask[t][:, None]
-                d *= keep
+                d[~mask[t]] = 0  # select, not multiply: a NaN times 0 stays NaN
                 dh = np.where(keep, d @ w_hh, dh)
                 dc = np.where(keep, d_c * f, dc)
             else:
@@ -302,7 +304,7 @@ class GRULayer(Function):
         steps, batch, _ = x.shape
         hidden = h0.shape[1]
         b_ih, b_hh = biases if biases else (None, None)
-        gates, inputs = _input_projection(x, w_ih, b_ih)  # becomes (r, z, n) activations
+        gates, inputs = _input_projection(x, w_ih, b_ih, mask)  # becomes (r, z, n) activations
         hn = np.empty((steps, batch, hidden), dtype=x.dtype)  # W_hn h + b_hn, needed by backward
         out = np.empty((steps + 1, batch, hidden), dtype=x.dtype)
         w_hh_t = _transposed(w_hh)
@@ -361,8 +363,8 @@ class GRULayer(Function):
             np.multiply(dn, r, out=dr_[:, 2 * hidden :])
             if mask is not None:
                 keep = mask[t][:, None]
-                di *= keep
-                dr_ *= keep
+                di[~mask[t]] = 0
+                dr_[~mask[t]] = 0
                 dh = np.where(keep, d_h * z + dr_ @ w_hh, dh)
             else:
                 dh = d_h * z + dr_ @ w_hh

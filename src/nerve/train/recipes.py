@@ -310,17 +310,22 @@ def _forecast_finish(setup: Setup, trainer: Any, run_dir: Path) -> dict[str, Any
         raw = scaler.inverse_transform(z.astype(np.float64))
         return np.exp(raw) if info["log"] else raw
 
-    inputs = np.concatenate([b[0].data[..., 0] for b in setup.test])
     targets = np.concatenate([b[1].data for b in setup.test])
     predicted = trainer.predict(setup.test)
-    horizon, season = targets.shape[1], int(info["season"])
-    actual = units(targets)
-    forecasts = {"model": units(predicted), **baselines(units(inputs), horizon, season)}
+    (n, horizon), season, length = targets.shape, int(info["season"]), int(info["input_shape"][0])
     times, values, _ = _load_series({"series": info["series"], "data_dir": info.get("data_dir")})
     t1, t2 = info["boundaries"]
+    # window k forecasts the steps first + k·eval_step + [0, horizon) (the first needs a full input window);
+    # the actual values and the baselines' history come from the raw series at those positions
+    first = max(t2, length)
+    origins = first + info["eval_step"] * np.arange(n)
+    index = (origins[:, None] + np.arange(horizon)).reshape(-1)
+    actual = values[index].reshape(n, horizon)
+    history = values[origins[:, None] - length + np.arange(length)]
+    if not np.allclose(units(targets), actual, rtol=1e-4):  # the windows must be the steps we think they are
+        raise RuntimeError("forecast evaluation: test windows and series positions disagree")
+    forecasts = {"model": units(predicted), **baselines(history, horizon, season)}
     scores = score(actual, forecasts, values[:t1], season)
-    # window k forecasts the steps t2 + k·eval_step + [0, horizon)
-    index = np.concatenate([t2 + k * info["eval_step"] + np.arange(horizon) for k in range(len(targets))])
     rows = ["time,actual," + ",".join(forecasts)]
     for k, i in enumerate(index):
         w, h = divmod(k, horizon)

@@ -49,7 +49,8 @@ class Trainer:
             returns ``(output, state)``; the state is carried from each batch to the next (batches must
             continue each other, e.g. :class:`~nerve.data.BPTTLoader`) and detached after every step, so
             gradients flow back through one batch's steps only. It starts afresh (``None``) each epoch and
-            for each evaluation.
+            for each evaluation. The state is not checkpointed: a run resumed in the middle of an epoch
+            restarts it from ``None`` there, so it differs slightly from an uninterrupted run.
 
     Gradient descent flavours (seed concept 5) are the batch size: pass a ``Dataset`` to ``fit`` with
     ``batch_size='full'`` (batch gradient descent), ``1`` (stochastic) or ``n`` (mini-batch), or pass a
@@ -133,7 +134,10 @@ class Trainer:
             tgt = target.data if isinstance(target, Tensor) else np.asarray(target)
             for name, fn in self.metrics:
                 logs[name] = fn(out, tgt)
-        logs["size"] = float(_batch_size(output))
+        # a stateful (language) model's loss is a mean over every target of the chunk, and the last chunk of a
+        # pass is shorter: weight the epoch average by targets, not by rows
+        logs["size"] = float(np.size(target.data if isinstance(target, Tensor) else target) if self.stateful
+                             else _batch_size(output))
         return logs
 
     # ------------------------------------------------------------------------------- the loop

@@ -62,6 +62,9 @@ class RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
+    def flatten_parameters(self) -> None:
+        """A no-op kept for PyTorch code that calls it (it compacts cuDNN weights; nerve has nothing to compact)."""
+
     @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
@@ -79,6 +82,8 @@ class RNNBase(Module):
         if tuple(h.shape) != expected:
             raise ValueError(f"{self!r}: expected {what} of shape {expected} (num_layers * num_directions, "
                              f"{'' if batch is None else 'batch, '}hidden_size), got {tuple(h.shape)}")
+        if h.data.dtype != self.weight_ih_l0.data.dtype:
+            raise TypeError(f"{self!r}: expected {what} of dtype {self.weight_ih_l0.data.dtype}, got {h.data.dtype}")
 
     def forward(self, input: Tensor | PackedSequence, hx: Any = None,
                 lengths: Any = None) -> tuple[Tensor | PackedSequence, Any]:
@@ -99,7 +104,11 @@ class RNNBase(Module):
         if packed:
             if lengths is not None:
                 raise ValueError(f"{self!r}: pass lengths either in the PackedSequence or as lengths=, not both")
-            x, lens = input.padded, input.lengths
+            x = input.padded
+            if not isinstance(x, Tensor) or x.ndim != 3:
+                raise ValueError(f"{self!r}: a PackedSequence must hold a padded (T, B, {self.input_size}) batch "
+                                 "(build it with pack_padded_sequence)")
+            lens = _lengths_array(input.lengths, x.shape[1], x.shape[0], repr(self))
         else:
             x, lens = input, None
             if not isinstance(x, Tensor):
@@ -119,6 +128,10 @@ class RNNBase(Module):
                              f"{tuple(input.shape if not packed else x.shape)}")
         if steps == 0:
             raise ValueError(f"{self!r}: got an empty sequence (length 0)")
+        dtype = self.weight_ih_l0.data.dtype
+        if x.data.dtype != dtype:
+            raise TypeError(f"{self!r}: expected a {dtype} input (the dtype of the layer's weights), got "
+                            f"{x.data.dtype}; convert one of them")
         if lengths is not None:
             if unbatched:
                 raise ValueError(f"{self!r}: lengths need a batched input")
@@ -282,6 +295,9 @@ class RNNCellBase(Module):
         if not isinstance(input, Tensor) or input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
             shape = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
             raise ValueError(f"{self!r}: expected input (B, {self.input_size}) or ({self.input_size},), got {shape}")
+        if input.data.dtype != self.weight_ih.data.dtype:
+            raise TypeError(f"{self!r}: expected a {self.weight_ih.data.dtype} input (the weights' dtype), got "
+                            f"{input.data.dtype}")
         unbatched = input.ndim == 1
         x = unsqueeze(input, 0) if unbatched else input
         batch = x.shape[0]
@@ -289,9 +305,9 @@ class RNNCellBase(Module):
             h = Tensor(np.zeros((batch, self.hidden_size), dtype=x.data.dtype))
         else:
             h = unsqueeze(hx, 0) if unbatched and hx.ndim == 1 else hx
-            if tuple(h.shape) != (batch, self.hidden_size):
-                raise ValueError(f"{self!r}: expected {what} of shape {(batch, self.hidden_size)}, got "
-                                 f"{tuple(hx.shape)}")
+            if tuple(h.shape) != (batch, self.hidden_size) or h.data.dtype != x.data.dtype:
+                raise ValueError(f"{self!r}: expected {what} of shape {(batch, self.hidden_size)} and dtype "
+                                 f"{x.data.dtype}, got {tuple(hx.shape)} ({hx.data.dtype})")
         return unsqueeze(x, 0), h, unbatched
 
     def extra_repr(self) -> str:

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from nerve.ops.elementwise import where
 from nerve.ops.shape import cat, stack, transpose
 from nerve.tensor import Tensor
 
@@ -88,12 +89,9 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
             raise ValueError(f"pad_packed_sequence: total_length {total_length} is shorter than the longest "
                              f"sequence ({steps})")
     padded = padded[:steps]
-    if padding_value != 0.0:
-        mask = np.arange(steps)[:, None] >= lengths[None, :]
-        fill = np.zeros(padded.shape, padded.data.dtype)
-        fill[mask] = padding_value
-        keep = (~mask).astype(padded.data.dtype).reshape(mask.shape + (1,) * (padded.ndim - 2))
-        padded = padded * Tensor(keep) + Tensor(fill)
+    valid = (np.arange(steps)[:, None] < lengths[None, :]).reshape((steps, len(lengths)) + (1,) * (padded.ndim - 2))
+    # whatever the padding held (a packed input's own padding, NaN included) becomes padding_value
+    padded = where(valid, padded, Tensor(np.asarray(padding_value, dtype=padded.data.dtype)))
     if total_length is not None and total_length > steps:
         extra = np.full((total_length - steps, *padded.shape[1:]), padding_value, dtype=padded.data.dtype)
         padded = cat([padded, Tensor(extra)], dim=0)
