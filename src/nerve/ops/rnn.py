@@ -64,6 +64,17 @@ def _transposed(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(w.T)
 
 
+def _emit(out: np.ndarray, t: int, h_new: np.ndarray, h: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Write step t's output and return the state the next step starts from: on padded steps (``mask``
+    False) the output is zero and the state stays ``h``."""
+    if mask is None:
+        out[t] = h_new
+        return out[t]
+    keep = mask[t][:, None]
+    out[t] = np.where(keep, h_new, 0)
+    return np.where(keep, h_new, h)
+
+
 def _steps(length: int, reverse: bool) -> range:
     return range(length - 1, -1, -1) if reverse else range(length)
 
@@ -103,13 +114,7 @@ class RNNLayer(Function):
             a = proj[t]
             a += np.matmul(h, w_hh_t, out=product)
             h_new = np.tanh(a, out=a) if nonlinearity == "tanh" else np.maximum(a, 0, out=a)
-            if mask is not None:
-                keep = mask[t][:, None]
-                out[t] = np.where(keep, h_new, 0)
-                h = np.where(keep, h_new, h)
-            else:
-                out[t] = h_new
-                h = out[t]
+            h = _emit(out, t, h_new, h, mask)
         out[steps] = h
         # ``proj`` now holds the activations h_t (before masking); backward needs them and h_{t-1}
         self.saved = (inputs, x.shape, h0, w_ih, w_hh, proj, out)
@@ -321,13 +326,7 @@ class GRULayer(Function):
             n += r * hn[t]
             np.tanh(n, out=n)
             h_new = n + z * (h - n)
-            if mask is not None:
-                keep = mask[t][:, None]
-                out[t] = np.where(keep, h_new, 0)
-                h = np.where(keep, h_new, h)
-            else:
-                out[t] = h_new
-                h = out[t]
+            h = _emit(out, t, h_new, h, mask)
         out[steps] = h
         self.saved = (inputs, x.shape, h0, w_ih, w_hh, gates, hn, out)
         self.options = (reverse, mask, bool(biases))
