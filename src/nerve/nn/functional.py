@@ -24,6 +24,7 @@ from nerve.ops.activation import (
     softplus,
     tanh,
 )
+from nerve.ops.attention import scaled_dot_product_attention
 from nerve.ops.conv import conv1d, conv2d, conv_transpose2d
 from nerve.ops.elementwise import clamp, where
 from nerve.ops.embedding import embedding
@@ -75,6 +76,7 @@ __all__ = [
     "sigmoid",
     "silu",
     "smooth_l1_loss",
+    "scaled_dot_product_attention",
     "softmax",
     "softplus",
     "tanh",

@@ -14,6 +14,7 @@ from nerve.nn.modules.activation import (
     Softplus,
     Tanh,
 )
+from nerve.nn.modules.attention import MultiheadAttention
 from nerve.nn.modules.container import ModuleDict, ModuleList, ParameterList, Sequential
 from nerve.nn.modules.conv import Conv1d, Conv2d, ConvTranspose2d
 from nerve.nn.modules.dropout import Dropout, Dropout1d, Dropout2d
@@ -38,14 +39,24 @@ from nerve.nn.modules.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from nerve.nn.modules.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
 from nerve.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from nerve.nn.modules.sparse import Embedding
+from nerve.nn.modules.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from nerve.nn.modules.upsampling import Upsample
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "ConvTranspose2d",
     "Dropout1d", "Dropout2d", "MaxPool1d", "MaxPool2d", "Upsample",
+    "MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+    "TransformerEncoderLayer", "LearnedPositionalEmbedding", "SinusoidalPositionalEncoding",
     "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase",
     "ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten", "Hardtanh",
     "HuberLoss", "Identity", "IncompatibleKeys", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss",

@@ -1,0 +1,120 @@
+"""scaled_dot_product_attention: float64 gradchecks of the fused primitive and parity with PyTorch's SDPA."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import check_grad, compare_with_torch, rand
+
+import nerve
+from nerve.nn import functional as F
+from nerve.ops.attention import ScaledDotProductAttention
+
+
+def _qkv(batch=(2, 3), length=4, source=5, features=6, value_features=7, seed=0, dtype=np.float64):
+    return (rand(*batch, length, features, seed=seed, dtype=dtype),
+            rand(*batch, source, features, seed=seed + 1, dtype=dtype),
+            rand(*batch, source, value_features, seed=seed + 2, dtype=dtype))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_gradcheck_plain_and_causal(causal):
+    q, k, v = _qkv(source=4)
+    check_grad(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=causal), q, k, v)
+
+
+def test_gradcheck_float_mask_gets_a_gradient():
+    q, k, v = _qkv()
+    mask = rand(1, 3, 4, 5, seed=7)  # broadcast over the first batch dim: its gradient is summed
+    check_grad(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m), q, k, v, mask)
+
+
+def test_gradcheck_boolean_mask_with_a_fully_masked_row():
+    q, k, v = _qkv()
+    allowed = np.random.default_rng(0).random((4, 5)) > 0.4
+    allowed[2] = False  # query 2 sees nothing: zero output, zero gradient
+    check_grad(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=allowed), q, k, v)
+
+
+def test_gradcheck_with_a_fixed_dropout_mask():
+    q, k, v = _qkv()
+    keep = (np.random.default_rng(3).random((2, 3, 4, 5)) > 0.3) / 0.7
+    check_grad(lambda q, k, v: ScaledDotProductAttention.apply(q, k, v, scale=0.4, causal=False, keep=keep),
+               q, k, v)
+
+
+def test_gradcheck_broadcast_batch_dims():
+    q = rand(2, 3, 4, 6, seed=0)
+    k, v = rand(1, 3, 5, 6, seed=1), rand(3, 5, 2, seed=2)  # key/value shared across the first batch dim
+    check_grad(lambda q, k, v: F.scaled_dot_product_attention(q, k, v), q, k, v)
+
+
+@pytest.mark.parametrize("case", ["plain", "causal", "bool", "float", "scale", "fully_masked", "3d"])
+def test_matches_torch(case):
+    q, k, v = _qkv(dtype=np.float32, source=4 if case == "causal" else 5)
+    if case == "3d":
+        q, k, v = q[0], k[0], v[0]
+    rng = np.random.default_rng(1)
+    kwargs = {}
+    if case == "causal":
+        kwargs["is_causal"] = True
+    if case == "scale":
+        kwargs["scale"] = 0.123
+    arrays = [q, k, v]
+    if case in ("bool", "fully_masked"):
+        allowed = rng.random((2, 1, 4, 5)) > 0.5
+        allowed[..., 0] = True
+        if case == "fully_masked":
+            allowed[1, 0, 3] = False
+        mask_np = allowed
+
+        def fn(lib, q, k, v):
+            mask = nerve.tensor(mask_np) if lib is nerve else torch.tensor(mask_np)
+            return lib.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    elif case == "float":
+        arrays.append(rng.standard_normal((4, 5)).astype(np.float32))
+
+        def fn(lib, q, k, v, m):
+            return lib.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=m)
+    else:
+        def fn(lib, q, k, v):
+            return lib.nn.functional.scaled_dot_product_attention(q, k, v, **kwargs)
+    compare_with_torch(fn, *arrays, rtol=1e-5, atol=2e-6)
+
+
+def test_return_weights_are_the_softmax_probabilities():
+    q, k, v = _qkv(dtype=np.float32)
+    out, probs = F.scaled_dot_product_attention(nerve.tensor(q), nerve.tensor(k), nerve.tensor(v),
+                                                return_weights=True)
+    scores = torch.tensor(q) @ torch.tensor(k).transpose(-1, -2) / np.sqrt(6)
+    np.testing.assert_allclose(probs, torch.softmax(scores, -1).numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(out.data, probs @ v, rtol=1e-5, atol=1e-6)
+
+
+def test_dropout_zeroes_probabilities_and_scales_the_rest():
+    q, k, v = (nerve.tensor(a) for a in _qkv(dtype=np.float32))
+    plain = F.scaled_dot_product_attention(q, k, v).data
+    g = nerve.Generator(0)
+    dropped = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5, generator=g).data
+    again = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5, generator=nerve.Generator(0)).data
+    np.testing.assert_array_equal(dropped, again)  # seeded
+    assert not np.allclose(dropped, plain)
+    # Averaged over many draws the dropped output is unbiased.
+    mean = np.mean([F.scaled_dot_product_attention(q, k, v, dropout_p=0.5, generator=g).data
+                    for _ in range(400)], axis=0)
+    np.testing.assert_allclose(mean, plain, atol=0.15)
+
+
+def test_errors_name_the_function_and_shapes():
+    q, k, v = (nerve.tensor(a) for a in _qkv(dtype=np.float32))
+    with pytest.raises(ValueError, match=r"attn_mask of shape \(4, 4\) does not broadcast.*\(2, 3, 4, 5\)"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((4, 4), bool))
+    with pytest.raises(ValueError, match="query and key must have the same feature size"):
+        F.scaled_dot_product_attention(q, v, v)
+    with pytest.raises(ValueError, match="key and value must have the same length"):
+        F.scaled_dot_product_attention(q, k, q)
+    with pytest.raises(ValueError, match="either attn_mask or is_causal"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((4, 5), bool), is_causal=True)
+    with pytest.raises(TypeError, match="share one floating dtype"):
+        F.scaled_dot_product_attention(q, k, nerve.tensor(np.zeros((2, 3, 5, 7))))
+    with pytest.raises(TypeError, match="mask must be boolean or floating"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((4, 5), np.int64))
