@@ -14,8 +14,9 @@ from nerve.models.resnet import (
 )
 from nerve.models.rnn import CharRNN, RNNForecaster
 from nerve.models.vgg import SmallVGG
+from nerve.models.vit import ViT
 
 __all__ = [
     "BasicBlock", "Bottleneck", "CharRNN", "LeNet5", "MBConv", "MBConvNet", "RNNForecaster", "ResNet", "SmallVGG",
-    "SqueezeExcitation", "resnet8", "resnet18", "resnet20", "resnet34", "resnet50",
+    "SqueezeExcitation", "ViT", "resnet8", "resnet18", "resnet20", "resnet34", "resnet50",
 ]
