@@ -1,5 +1,6 @@
 """Reference architectures, written with ``nerve.nn`` and PyTorch's (torchvision's) parameter names."""
 
+from nerve.models.bert import BERT, BertConfig, SentenceEncoder
 from nerve.models.efficientnet import MBConv, MBConvNet, SqueezeExcitation
 from nerve.models.lenet import LeNet5
 from nerve.models.resnet import (
@@ -17,6 +18,7 @@ from nerve.models.vgg import SmallVGG
 from nerve.models.vit import ViT
 
 __all__ = [
+    "BERT", "BertConfig", "SentenceEncoder",
     "BasicBlock", "Bottleneck", "CharRNN", "LeNet5", "MBConv", "MBConvNet", "RNNForecaster", "ResNet", "SmallVGG",
     "SqueezeExcitation", "ViT", "resnet8", "resnet18", "resnet20", "resnet34", "resnet50",
 ]
