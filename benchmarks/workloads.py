@@ -167,6 +167,50 @@ def recurrent_flops(batch: int, steps: int, features: int, hidden: int, gates: i
     return 2 * batch * steps * gates * hidden * (features + hidden)
 
 
+def token_ids(*shape: int, vocab: int) -> ArrayFn:
+    """Int64 token ids in [0, vocab)."""
+    return lambda rng: rng.integers(0, vocab, size=shape, dtype="int64")
+
+
+def gpt(vocab: int, d_model: int, heads: int, layers: int, d_ff: int, length: int) -> Callable[[ModuleType], Any]:
+    """W5's decoder-only transformer: token embedding plus learned positions, pre-norm GELU blocks under a causal
+    mask, final LayerNorm, linear head. The logits come out as (N·L, vocab) so cross-entropy takes them as is."""
+
+    def build(nn: ModuleType) -> Any:
+        class TinyGPT(nn.Module):  # type: ignore[name-defined,misc]
+            def __init__(self) -> None:
+                super().__init__()
+                self.tokens = nn.Embedding(vocab, d_model)
+                self.positions = nn.Embedding(length, d_model).weight  # a learned (L, d) table
+                self.blocks = nn.ModuleList([
+                    nn.TransformerEncoderLayer(d_model, heads, d_ff, dropout=0.0, activation="gelu",
+                                               batch_first=True, norm_first=True) for _ in range(layers)])
+                self.norm = nn.LayerNorm(d_model)
+                self.head = nn.Linear(d_model, vocab)
+                self.register_buffer("causal", nn.Transformer.generate_square_subsequent_mask(length))
+
+            def forward(self, ids: Any) -> Any:
+                h = self.tokens(ids) + self.positions[: ids.shape[1]]
+                for block in self.blocks:
+                    h = block(h, src_mask=self.causal, is_causal=True)
+                return self.head(self.norm(h)).reshape(-1, vocab)
+
+        return TinyGPT()
+
+    return build
+
+
+def gpt_flops(batch: int, length: int, d_model: int, layers: int, d_ff: int, vocab: int) -> int:
+    """Forward FLOPs: per layer the QKV, output and two FFN GEMMs plus the two attention products QKᵀ and PV
+    (full L×L, the causal half is not skipped), then the head."""
+    projections = 2 * batch * length * (4 * d_model * d_model + 2 * d_model * d_ff)
+    per_layer = projections + 4 * batch * length * length * d_model
+    return layers * per_layer + 2 * batch * length * d_model * vocab
+
+
+W5 = {"vocab": 65, "d_model": 128, "heads": 4, "layers": 2, "d_ff": 512, "length": 64, "batch": 32}
+
+
 W4 = {"batch": 32, "steps": 50, "features": 32, "hidden": 128, "classes": 10}
 
 W1_DIMS = (784, 512, 256, 10)
@@ -245,6 +289,28 @@ WORKLOADS: dict[str, Workload] = {
             )
             for kind, gates in (("LSTM", 4), ("GRU", 3))
         ],
+        Workload(
+            id="W5",
+            description="GPT-style decoder: vocab 65, d_model 128, 4 heads, 2 pre-norm GELU layers, FFN 512, "
+                        "learned positions, sequence 64, batch 32, next-token cross-entropy, AdamW",
+            build=gpt(W5["vocab"], W5["d_model"], W5["heads"], W5["layers"], W5["d_ff"], W5["length"]),
+            x=token_ids(W5["batch"], W5["length"], vocab=W5["vocab"]),
+            y=token_ids(W5["batch"] * W5["length"], vocab=W5["vocab"]),
+            loss="cross_entropy",
+            optimizer="AdamW",
+            optimizer_kwargs={"lr": 1e-3},
+            forward_flops=gpt_flops(W5["batch"], W5["length"], W5["d_model"], W5["layers"], W5["d_ff"], W5["vocab"]),
+        ),
+        Workload(
+            id="I5",
+            description="W5's model, one sequence of 64 tokens, forward only under no_grad",
+            build=gpt(W5["vocab"], W5["d_model"], W5["heads"], W5["layers"], W5["d_ff"], W5["length"]),
+            x=token_ids(1, W5["length"], vocab=W5["vocab"]),
+            y=None,
+            loss=None,
+            optimizer=None,
+            forward_flops=gpt_flops(1, W5["length"], W5["d_model"], W5["layers"], W5["d_ff"], W5["vocab"]),
+        ),
         Workload(
             id="I1",
             description="W1's model, batch 1, forward only under no_grad",

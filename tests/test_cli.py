@@ -4,7 +4,10 @@ import pytest
 
 from nerve.cli import main
 
-RECIPE_NAMES = "charrnn-shakespeare, gru-airpassengers, lenet-mnist, lstm-sunspots, mlp, mlp-mnist, resnet-mnist"
+RECIPE_NAMES = ", ".join(sorted([
+    "charrnn-shakespeare", "gpt-shakespeare", "gru-airpassengers", "lenet-mnist", "lstm-sunspots", "mlp", "mlp-mnist",
+    "resnet-mnist",
+]))
 
 
 @pytest.mark.slow

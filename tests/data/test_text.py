@@ -90,3 +90,61 @@ def test_from_dict_errors() -> None:
         CharVocabulary.from_dict({"vocab": "ab"})
     with pytest.raises(ValueError, match=r"got list under 'chars'"):
         CharVocabulary.from_dict({"chars": ["a", "b"]})
+
+
+def test_token_block_loader_fixed_blocks_and_shifted_targets():
+    from nerve.data import TokenBlockLoader
+
+    tokens = np.arange(50)
+    loader = TokenBlockLoader(tokens, batch_size=3, block_size=8)
+    assert len(loader) == 2  # (49 // 8) - 1 = 5 blocks in batches of 3
+    batches = list(loader)
+    inputs = np.concatenate([x.data for x, _ in batches])
+    targets = np.concatenate([y.data for _, y in batches])
+    np.testing.assert_array_equal(inputs, np.arange(40).reshape(5, 8))
+    np.testing.assert_array_equal(targets, inputs + 1)
+    assert inputs.dtype == np.int64
+
+
+def test_token_block_loader_shuffles_offset_and_order_per_epoch_reproducibly():
+    from nerve.data import TokenBlockLoader
+
+    tokens = np.arange(1000)
+    loader = TokenBlockLoader(tokens, batch_size=4, block_size=16, shuffle=True, seed=3)
+    first = np.concatenate([x.data for x, _ in loader])
+    second = np.concatenate([x.data for x, _ in loader])
+    assert first.shape == second.shape == (loader._blocks(), 16)
+    assert not np.array_equal(first, second)  # a new epoch, a new cut and order
+    for blocks in (first, second):
+        np.testing.assert_array_equal(np.diff(blocks, axis=1), 1)  # each block is consecutive text
+        starts = np.sort(blocks[:, 0])
+        assert np.all(np.diff(starts) == 16)  # non-overlapping, evenly cut
+        assert blocks.max() + 1 < len(tokens)  # targets stay inside the stream
+    again = TokenBlockLoader(tokens, batch_size=4, block_size=16, shuffle=True, seed=3)
+    np.testing.assert_array_equal(np.concatenate([x.data for x, _ in again]), first)
+
+
+def test_token_block_loader_resumes_mid_epoch():
+    from nerve.data import TokenBlockLoader
+
+    loader = TokenBlockLoader(np.arange(500), batch_size=2, block_size=10, shuffle=True, seed=1)
+    iterator = iter(loader)
+    next(iterator)
+    next(iterator)
+    state = loader.state_dict()
+    rest = [x.data for x, _ in iterator]
+    resumed = TokenBlockLoader(np.arange(500), batch_size=2, block_size=10, shuffle=True, seed=1)
+    resumed.load_state_dict(state)
+    replay = [x.data for x, _ in resumed]
+    assert len(replay) == len(rest)
+    for a, b in zip(replay, rest):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_token_block_loader_errors():
+    from nerve.data import TokenBlockLoader
+
+    with pytest.raises(ValueError, match="too few for blocks of 8"):
+        TokenBlockLoader(np.arange(10), batch_size=2, block_size=8)
+    with pytest.raises(ValueError, match="expected a 1-D array of int ids"):
+        TokenBlockLoader(np.zeros(100), batch_size=2, block_size=8)

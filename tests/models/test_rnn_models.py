@@ -113,11 +113,3 @@ def test_stateful_evaluation_averages_over_characters_not_chunks() -> None:
         logits, _ = model(nerve.tensor(loader.inputs))
         whole = loss_fn(logits, nerve.tensor(loader.targets)).item()
     assert logs["loss"] == pytest.approx(whole, rel=1e-5)
-
-
-def test_top_k_draws_only_k_ids_even_when_logits_tie() -> None:
-    from nerve.models.rnn import _draw
-
-    rng = np.random.default_rng(0)
-    draws = {_draw(np.zeros(10), 1.0, 2, rng) for _ in range(200)}
-    assert len(draws) == 2

@@ -4,7 +4,7 @@ from nerve.data import transforms
 from nerve.data.dataloader import DataLoader, default_collate
 from nerve.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from nerve.data.files import ImageFolder, encode_targets, read_csv, read_npz
-from nerve.data.text import BPTTLoader, CharVocabulary
+from nerve.data.text import BPTTLoader, CharVocabulary, TokenBlockLoader
 from nerve.data.timeseries import (
     MinMaxScaler,
     StandardScaler,
@@ -20,6 +20,7 @@ from nerve.data.timeseries import (
 
 __all__ = [
     "BPTTLoader",
+    "TokenBlockLoader",
     "CharVocabulary",
     "ConcatDataset",
     "DataLoader",

@@ -177,3 +177,77 @@ class BPTTLoader:
         if not 0 <= k <= len(self):
             raise ValueError(f"BPTTLoader.load_state_dict: {k} batches yielded, but a pass has {len(self)}")
         self._skip = k
+
+
+class TokenBlockLoader:
+    """Blocks of consecutive tokens for a causal language model, which needs no state between batches.
+
+    The stream is cut into non-overlapping blocks of ``block_size`` inputs, each with its targets shifted by
+    one. With ``shuffle`` every epoch cuts at a fresh random offset in [0, block_size) (so no boundary is
+    fixed and every token is sometimes late in a block, with a long context) and visits the blocks in a fresh
+    random order; the epoch's randomness comes from (``seed``, epoch number), so a resumed run replays it.
+
+    Args:
+        tokens: (N,) int ids.
+        batch_size: blocks per batch (the last batch may be smaller).
+        block_size: tokens per block (the model's context).
+        shuffle: random offset and order each epoch (training); False: fixed blocks from 0 (evaluation).
+        seed: the seed of the per-epoch randomness.
+
+    Shape:
+        each batch: (inputs (B, block_size) int64 Tensor, targets (B, block_size) int64 Tensor).
+    """
+
+    def __init__(self, tokens: npt.ArrayLike, batch_size: int, block_size: int, shuffle: bool = False,
+                 seed: int = 0) -> None:
+        ids = np.asarray(tokens)
+        if ids.ndim != 1 or ids.dtype.kind not in "iu":
+            raise ValueError(f"TokenBlockLoader: expected a 1-D array of int ids, got shape {ids.shape} ({ids.dtype})")
+        if batch_size < 1 or block_size < 1:
+            raise ValueError(f"TokenBlockLoader: batch_size and block_size must be positive, got {batch_size} and "
+                             f"{block_size}")
+        if len(ids) < 2 * block_size + 1:
+            raise ValueError(f"TokenBlockLoader: {len(ids)} tokens are too few for blocks of {block_size} (need at "
+                             f"least {2 * block_size + 1})")
+        self.tokens = ids.astype(np.int64)
+        self.batch_size, self.block_size, self.shuffle, self.seed = batch_size, block_size, shuffle, seed
+        self.epoch = 0
+        self._yielded = 0
+        self._skip = 0
+
+    def _blocks(self) -> int:
+        # One block fewer than fits from offset 0, so every offset in [0, block_size) yields the same count.
+        return (len(self.tokens) - 1) // self.block_size - 1
+
+    def __len__(self) -> int:
+        return -(-self._blocks() // self.batch_size)
+
+    def __iter__(self) -> Any:
+        from nerve.tensor import Tensor
+
+        blocks, size = self._blocks(), self.block_size
+        if self.shuffle:
+            rng = np.random.default_rng((self.seed, self.epoch))
+            offset, order = int(rng.integers(size)), rng.permutation(blocks)
+        else:
+            offset, order = 0, np.arange(blocks)
+        starts = offset + order * size
+        columns = np.arange(size)
+        start, self._skip = self._skip, 0
+        self._yielded = start
+        for i in range(start, len(self)):
+            rows = starts[i * self.batch_size : (i + 1) * self.batch_size, None] + columns
+            self._yielded = i + 1
+            yield Tensor(self.tokens[rows]), Tensor(self.tokens[rows + 1])
+        self._yielded = 0
+        self.epoch += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        """The epoch (which fixes its offset and order) and how many of its batches were yielded."""
+        return {"epoch": self.epoch, "batches_yielded": self._yielded}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        k = int(state["batches_yielded"])
+        if not 0 <= k <= len(self):
+            raise ValueError(f"TokenBlockLoader.load_state_dict: {k} batches yielded, but a pass has {len(self)}")
+        self.epoch, self._skip = int(state["epoch"]), k

@@ -2,6 +2,7 @@
 
 from nerve.models.bert import BERT, BertConfig, SentenceEncoder
 from nerve.models.efficientnet import MBConv, MBConvNet, SqueezeExcitation
+from nerve.models.gpt import GPT
 from nerve.models.lenet import LeNet5
 from nerve.models.resnet import (
     BasicBlock,
@@ -19,6 +20,6 @@ from nerve.models.vit import ViT
 
 __all__ = [
     "BERT", "BertConfig", "SentenceEncoder",
-    "BasicBlock", "Bottleneck", "CharRNN", "LeNet5", "MBConv", "MBConvNet", "RNNForecaster", "ResNet", "SmallVGG",
-    "SqueezeExcitation", "ViT", "resnet8", "resnet18", "resnet20", "resnet34", "resnet50",
+    "BasicBlock", "Bottleneck", "CharRNN", "GPT", "LeNet5", "MBConv", "MBConvNet", "RNNForecaster", "ResNet",
+    "SmallVGG", "SqueezeExcitation", "ViT", "resnet8", "resnet18", "resnet20", "resnet34", "resnet50",
 ]

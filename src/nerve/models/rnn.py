@@ -8,7 +8,7 @@ import numpy as np
 
 from nerve import nn
 from nerve.autograd.grad_mode import no_grad
-from nerve.nn import functional as F
+from nerve.models.sampling import check_sampling, draw
 from nerve.random import Generator, resolve_generator
 from nerve.tensor import Tensor
 
@@ -110,10 +110,7 @@ class CharRNN(nn.Module):
             top_k: draw only among the k likeliest ids at each step (None: all).
             generator: a seeded ``nerve.random.Generator`` for reproducible samples.
         """
-        if temperature <= 0:
-            raise ValueError(f"CharRNN.sample: temperature must be > 0, got {temperature}")
-        if top_k is not None and not 1 <= top_k <= self.vocab_size:
-            raise ValueError(f"CharRNN.sample: top_k must be in [1, {self.vocab_size}], got {top_k}")
+        check_sampling("CharRNN.sample", self.vocab_size, temperature, top_k, None)
         prompt = np.asarray(prompt, dtype=np.int64).reshape(-1)
         if prompt.size == 0:
             raise ValueError("CharRNN.sample: the prompt must contain at least one id")
@@ -126,22 +123,10 @@ class CharRNN(nn.Module):
                 logits, state = self(Tensor(prompt[None, :]))
                 last = logits.data[0, -1]
                 for _ in range(length):
-                    next_id = _draw(last, temperature, top_k, rng)
+                    next_id = draw(last, temperature, top_k, None, rng)
                     ids.append(next_id)
                     logits, state = self(Tensor(np.array([[next_id]], dtype=np.int64)), state)
                     last = logits.data[0, -1]
         finally:
             self.train(was_training)
         return np.array(ids, dtype=np.int64)
-
-
-def _draw(logits: np.ndarray, temperature: float, top_k: int | None, rng: np.random.Generator) -> int:
-    """One id from softmax(logits / temperature), restricted to the top k."""
-    scaled = logits.astype(np.float64) / temperature
-    if top_k is not None and top_k < scaled.size:
-        keep = np.argpartition(scaled, -top_k)[-top_k:]  # exactly k ids, even when logits tie
-        masked = np.full_like(scaled, -np.inf)
-        masked[keep] = scaled[keep]
-        scaled = masked
-    probs = F.softmax(Tensor(scaled), dim=-1).data
-    return int(rng.choice(probs.size, p=probs / probs.sum()))

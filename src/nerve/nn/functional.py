@@ -101,7 +101,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Generat
         return x
     if p == 1:
         return x * 0.0
-    keep = resolve_generator(generator).random(x.shape) >= p
+    # float32 uniforms: half the bytes of float64 ones, and p's resolution is ample at 2**-24
+    keep = resolve_generator(generator).random(x.shape, dtype=np.float32) >= np.float32(p)
     scale = x.data.dtype.type(1.0 / (1.0 - p))
     return x * _wrap(keep * scale)
 

@@ -16,6 +16,7 @@ The probabilities P are kept on the node for backward and handed to callers that
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -38,6 +39,14 @@ def _safe_softmax(scores: np.ndarray) -> np.ndarray:
     return scores
 
 
+@functools.cache
+def _causal_mask(length: int, source: int, dtype: np.dtype) -> np.ndarray:
+    """(L, S) additive mask, -inf where key j > query i (top-left aligned, as PyTorch's ``is_causal``)."""
+    mask = np.triu(np.full((length, source), -np.inf, dtype=dtype), k=1)
+    mask.flags.writeable = False  # shared by every call
+    return mask
+
+
 def _reduce_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum a broadcast gradient back to ``shape``."""
     lead = grad.ndim - len(shape)
@@ -58,8 +67,7 @@ class ScaledDotProductAttention(Function):
         if mask is not None:
             scores += mask
         if causal:
-            length, source = scores.shape[-2:]
-            scores[..., np.triu(np.ones((length, source), dtype=bool), k=1)] = -np.inf
+            scores += _causal_mask(*scores.shape[-2:], scores.dtype)
         probs = _safe_softmax(scores)
         dropped = probs if keep is None else probs * keep
         self.saved = (q, k, v, probs, keep)
@@ -170,7 +178,7 @@ def scaled_dot_product_attention(
         inputs.append(mask)
     keep = None
     if dropout_p > 0:
-        keep = resolve_generator(generator).random((*batch, length, source)) >= dropout_p
+        keep = resolve_generator(generator).random((*batch, length, source), dtype=np.float32) >= np.float32(dropout_p)
         keep = keep * dtype.type(1.0 / (1.0 - dropout_p)) if dropout_p < 1 else keep.astype(dtype)
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1])

@@ -47,6 +47,7 @@ class Setup:
     info: dict[str, Any]
     metrics: tuple[str, ...] = ("accuracy",)
     scheduler: Any = None
+    scheduler_interval: str = "epoch"  # or "step": the scheduler advances after every batch
     description: str = ""
     stateful: bool = False  # truncated BPTT: the trainer carries the model's state between batches
 
@@ -393,6 +394,65 @@ def _char_finish(setup: Setup, trainer: Any, run_dir: Path) -> dict[str, Any]:
     return {"sample": sample, "sample_temperature": 0.8}
 
 
+def _gpt_setup(recipe: Recipe, config: dict[str, Any]) -> Setup:
+    """Shakespeare split as for ``charrnn-shakespeare`` (90/5/5 % in order), read as blocks of ``block_size``
+    characters: shuffled offsets and order for training, fixed blocks for evaluation. AdamW with linear warm-up
+    then cosine decay, stepped every batch."""
+    from nerve import datasets
+    from nerve.data import CharVocabulary, TokenBlockLoader
+    from nerve.models import GPT
+    from nerve.nn import functional as F
+
+    text = datasets.shakespeare(config.get("data_dir"))
+    if config["corpus_chars"]:
+        text = text[: config["corpus_chars"]]
+    vocab = CharVocabulary(text)
+    ids = vocab.encode(text)
+    n_train, n_val = int(len(ids) * 0.9), int(len(ids) * 0.05)
+    bs, block = config["batch_size"], config["block_size"]
+    train = TokenBlockLoader(ids[:n_train], bs, block, shuffle=True, seed=config["seed"])
+    val = TokenBlockLoader(ids[n_train : n_train + n_val], bs, block)
+    test = TokenBlockLoader(ids[n_train + n_val :], bs, block)
+    classes = len(vocab)
+    model = GPT(classes, block, config["d_model"], config["n_head"], config["n_layer"], dropout=config["dropout"])
+    # Weight decay on matrices only: decaying LayerNorm gains and biases toward zero only hurts.
+    matrices = [p for p in model.parameters() if p.ndim >= 2]
+    others = [p for p in model.parameters() if p.ndim < 2]
+    opt = optim.AdamW([{"params": matrices, "weight_decay": config["weight_decay"]},
+                       {"params": others, "weight_decay": 0.0}], lr=config["lr"], betas=(0.9, 0.99))
+    total = max(config["epochs"] * len(train), 1)
+    warmup = min(config["warmup_steps"], total // 2)
+    schedule = optim.lr_scheduler.SequentialLR(
+        opt, [optim.lr_scheduler.LinearLR(opt, start_factor=0.01, total_iters=max(warmup, 1)),
+              optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total - warmup, 1), eta_min=config["lr"] / 10)],
+        milestones=[warmup])
+
+    def loss_fn(logits: Any, targets: Any) -> Any:  # mean cross-entropy per character, in nats
+        return F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1))
+
+    info = {"task": "language_model", "vocabulary": vocab.to_dict(), "corpus_chars": len(text),
+            "splits": [n_train, n_val, len(ids) - n_train - n_val],
+            "description": f"char-GPT {config['n_layer']} layers x {config['d_model']} ({config['n_head']} heads, "
+                           f"context {block}) on Shakespeare ({len(text):,} characters, {classes} distinct)"}
+    return Setup(model=model, optimizer=opt, loss_fn=loss_fn, train=train, val=val, test=test,  # type: ignore
+                 info=info, metrics=("perplexity",), scheduler=schedule, scheduler_interval="step",
+                 description=info["description"])
+
+
+def _gpt_finish(setup: Setup, trainer: Any, run_dir: Path) -> dict[str, Any]:
+    """A text sample from the trained model (temperature 0.8, top-p 0.95): ``sample.txt``."""
+    from nerve.data import CharVocabulary
+    from nerve.random import Generator
+
+    vocab = CharVocabulary.from_dict(setup.info["vocabulary"])
+    prompt = "ROMEO:\n" if all(c in vocab.chars for c in "ROMEO:\n") else vocab.chars[0]
+    ids = setup.model.generate(vocab.encode(prompt), 600, temperature=0.8, top_p=0.95,  # type: ignore
+                               generator=Generator(0))
+    sample = prompt + vocab.decode(ids)
+    (run_dir / "sample.txt").write_text(sample + "\n")
+    print(f"sample (temperature 0.8, top-p 0.95):\n{sample[:400]}", flush=True)
+    return {"sample": sample, "sample_temperature": 0.8, "sample_top_p": 0.95}
+
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in [
@@ -462,6 +522,16 @@ RECIPES: dict[str, Recipe] = {
                           patience=None, grad_clip_norm=5.0, tensorboard=False),
             data=lambda config: None, model=lambda config, info: None,  # type: ignore[arg-type,return-value]
             setup=_char_setup, finish=_char_finish,
+            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
+        ),
+        Recipe(
+            name="gpt-shakespeare",
+            summary="Character-level GPT (decoder-only transformer) on Shakespeare, with a text sample",
+            defaults=dict(corpus_chars=0, block_size=128, d_model=192, n_head=6, n_layer=4, dropout=0.1,
+                          epochs=1, lr=2e-3, warmup_steps=200, weight_decay=0.1, batch_size=32, seed=0,
+                          data_dir=None, patience=None, grad_clip_norm=1.0, tensorboard=False),
+            data=lambda config: None, model=lambda config, info: None,  # type: ignore[arg-type,return-value]
+            setup=_gpt_setup, finish=_gpt_finish,
             types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
         ),
     ]

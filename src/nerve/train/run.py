@@ -138,7 +138,8 @@ def train_run(recipe: Any, config: dict[str, Any], runs_dir: str | Path = "runs"
         callbacks.append(EarlyStopping("val_loss", patience=config["patience"]))
     callbacks.append(ModelCheckpoint(run_dir / CHECKPOINTS, monitor="val_loss", config=config))
     trainer = Trainer(setup.model, setup.optimizer, setup.loss_fn, metrics=setup.metrics,
-                      scheduler=setup.scheduler, callbacks=callbacks, progress=progress,
+                      scheduler=setup.scheduler, scheduler_interval=setup.scheduler_interval,
+                      callbacks=callbacks, progress=progress,
                       grad_clip_norm=config.get("grad_clip_norm"), stateful=setup.stateful)
     if resume_dir is not None:
         state = trainer.load_checkpoint(run_dir / CHECKPOINTS / "last")
