@@ -14,6 +14,7 @@ import numpy as np
 
 from nerve.autograd.function import Function
 from nerve.ops._special import erf as _erf
+from nerve.ops._special import normal_cdf32
 from nerve.ops._util import normalize_dim
 from nerve.ops.elementwise import to_floating
 from nerve.tensor import Tensor
@@ -67,19 +68,26 @@ class GELU(Function):
             t = np.tanh(inner)
             self.saved = (x, t)
             return x * (t + 1) * 0.5
-        cdf = (_erf(x * _INV_SQRT_2) + 1) * 0.5
-        self.saved = (x, cdf)
+        if x.dtype == np.float32 and x.ndim:  # (0-d arrays would come back as scalars)
+            cdf, gauss = normal_cdf32(x)  # in place, and exp(-x²/2) comes for free
+        else:
+            cdf, gauss = (_erf(x * _INV_SQRT_2) + 1) * 0.5, None
+        self.saved = (x, cdf, gauss)
         return x * cdf
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
-        x, aux = self.saved
         if self.approximate == "tanh":
-            t = aux
+            x, t = self.saved
             d_inner = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
             # (1 - t)(1 + t) rather than 1 - t*t: no cancellation in the tails, where t -> -1 or 1
             return (g * ((t + 1) * 0.5 + x * 0.5 * ((1 - t) * (1 + t)) * d_inner),)
-        pdf = np.exp(x * x * -0.5) * _INV_SQRT_2PI
-        return (g * (aux + x * pdf),)
+        x, cdf, gauss = self.saved
+        # d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = exp(-x²/2)/√(2π)
+        grad = x * (np.exp(x * x * -0.5) if gauss is None else gauss)
+        grad *= grad.dtype.type(_INV_SQRT_2PI)
+        grad += cdf
+        grad *= g
+        return (grad,)
 
 
 class Erf(Function):
