@@ -122,3 +122,56 @@ def test_errors_name_the_function_and_shapes():
         F.scaled_dot_product_attention(q, k, nerve.tensor(np.zeros((2, 3, 5, 7))))
     with pytest.raises(TypeError, match="mask must be boolean or floating"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((4, 5), np.int64))
+
+
+def _split_heads(qkv, heads):
+    batch, length, width = qkv.shape
+    dim = width // (3 * heads)
+    parts = qkv.reshape(batch, length, 3, heads, dim).permute(2, 0, 3, 1, 4)
+    return parts[0], parts[1], parts[2]
+
+
+@pytest.mark.parametrize("case", ["plain", "causal", "mask"])
+def test_packed_self_attention_equals_split_attend_merge(case):
+    from nerve.ops.attention import packed_self_attention
+
+    qkv = rand(2, 5, 3 * 6, seed=4)
+    mask = rand(2, 1, 5, 5, seed=5) if case == "mask" else None
+
+    def packed(qkv, *m):
+        return packed_self_attention(qkv, 2, attn_mask=m[0] if m else None, is_causal=case == "causal")
+
+    def reference(qkv, *m):
+        q, k, v = _split_heads(qkv, 2)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=m[0] if m else None, is_causal=case == "causal")
+        return out.transpose(1, 2).reshape(2, 5, 6)
+
+    arrays = (qkv,) if mask is None else (qkv, mask)
+    tensors = [nerve.tensor(a, requires_grad=True) for a in arrays]
+    twins = [nerve.tensor(a, requires_grad=True) for a in arrays]
+    out, expected = packed(*tensors), reference(*twins)
+    np.testing.assert_allclose(out.data, expected.data, rtol=1e-12, atol=1e-12)
+    w = rand(*out.shape, seed=6)
+    (out * nerve.tensor(w)).sum().backward()
+    (expected * nerve.tensor(w)).sum().backward()
+    for a, b in zip(tensors, twins):
+        np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-10, atol=1e-12)
+    check_grad(packed, *arrays)
+
+
+def test_packed_self_attention_gradcheck_with_dropout_mask():
+    from nerve.ops.attention import PackedSelfAttention
+
+    keep = (np.random.default_rng(2).random((2, 2, 5, 5)) > 0.3) / 0.7
+    check_grad(lambda qkv: PackedSelfAttention.apply(qkv, heads=2, scale=0.5, causal=True, keep=keep),
+               rand(2, 5, 12, seed=3))
+
+
+def test_packed_self_attention_errors():
+    from nerve.ops.attention import packed_self_attention
+
+    with pytest.raises(ValueError, match=r"expected qkv of shape \(N, L, 3E\) with E divisible by num_heads=4, "
+                                         r"got \(2, 5, 18\)"):
+        packed_self_attention(nerve.zeros(2, 5, 18), 4)
+    with pytest.raises(ValueError, match=r"attn_mask of shape \(5, 4\) does not broadcast"):
+        packed_self_attention(nerve.zeros(2, 5, 18), 3, attn_mask=np.ones((5, 4), bool))

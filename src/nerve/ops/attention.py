@@ -56,47 +56,101 @@ def _reduce_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.sum(axis=axes, keepdims=True) if axes else grad
 
 
+def _attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None, scale: float, causal: bool,
+            keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The forward math shared by both primitives: (out (..., L, Ev), probs (..., L, S))."""
+    scores = np.matmul(q, np.swapaxes(k, -1, -2))
+    scores *= scores.dtype.type(scale)
+    if mask is not None:
+        scores += mask
+    if causal:
+        scores += _causal_mask(*scores.shape[-2:], scores.dtype)
+    probs = _safe_softmax(scores)
+    return np.matmul(probs if keep is None else probs * keep, v), probs
+
+
+def _attend_backward(g: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray, probs: np.ndarray,
+                     keep: np.ndarray | None, scale: float, needs: tuple[bool, bool, bool, bool]
+                     ) -> tuple[np.ndarray | None, ...]:
+    """dq, dk, dv (unreduced over broadcast batch dims) and dscores (the mask's gradient), each only if needed."""
+    need_q, need_k, need_v, need_mask = needs
+    dropped = probs if keep is None else probs * keep
+    grad_v = np.matmul(np.swapaxes(dropped, -1, -2), g) if need_v else None
+    grad_probs = np.matmul(g, np.swapaxes(v, -1, -2))
+    if keep is not None:
+        grad_probs *= keep
+    # softmax VJP: P ⊙ (dP - Σ_s dP·P)
+    grad_scores = grad_probs
+    grad_scores -= (grad_probs * probs).sum(axis=-1, keepdims=True)
+    grad_scores *= probs
+    grad_mask = grad_scores.copy() if need_mask else None
+    grad_scores *= grad_scores.dtype.type(scale)
+    grad_q = np.matmul(grad_scores, k) if need_q else None
+    grad_k = np.matmul(np.swapaxes(grad_scores, -1, -2), q) if need_k else None
+    return grad_q, grad_k, grad_v, grad_mask
+
+
 class ScaledDotProductAttention(Function):
     """Inputs: q (..., L, E), k (..., S, E), v (..., S, Ev) and optionally an additive float mask that
     broadcasts to (..., L, S). ``keep`` is the dropout keep-mask already scaled by 1/(1-p), or None."""
 
     def forward(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None = None, *,
                 scale: float, causal: bool, keep: np.ndarray | None, sink: list | None = None) -> np.ndarray:
-        scores = np.matmul(q, np.swapaxes(k, -1, -2))
-        scores *= scores.dtype.type(scale)
-        if mask is not None:
-            scores += mask
-        if causal:
-            scores += _causal_mask(*scores.shape[-2:], scores.dtype)
-        probs = _safe_softmax(scores)
-        dropped = probs if keep is None else probs * keep
+        out, probs = _attend(q, k, v, mask, scale, causal, keep)
         self.saved = (q, k, v, probs, keep)
         self.scale = scale
         self.mask_shape = None if mask is None else mask.shape
         if sink is not None:  # the caller asked for the attention map
             sink.append(probs)
-        return np.matmul(dropped, v)
+        return out
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         q, k, v, probs, keep = self.saved
-        need_q, need_k, need_v = self.needs_input_grad[:3]
-        dropped = probs if keep is None else probs * keep
-        grad_v = _reduce_to(np.matmul(np.swapaxes(dropped, -1, -2), g), v.shape) if need_v else None
-        grad_probs = np.matmul(g, np.swapaxes(v, -1, -2))
-        if keep is not None:
-            grad_probs *= keep
-        # softmax VJP: P ⊙ (dP - Σ_s dP·P)
-        grad_scores = grad_probs
-        grad_scores -= (grad_probs * probs).sum(axis=-1, keepdims=True)
-        grad_scores *= probs
-        grad_mask = None
-        if self.mask_shape is not None and self.needs_input_grad[3]:
-            grad_mask = _reduce_to(grad_scores.copy(), self.mask_shape)
-        grad_scores *= grad_scores.dtype.type(self.scale)
-        grad_q = _reduce_to(np.matmul(grad_scores, k), q.shape) if need_q else None
-        grad_k = _reduce_to(np.matmul(np.swapaxes(grad_scores, -1, -2), q), k.shape) if need_k else None
-        grads = (grad_q, grad_k, grad_v)
-        return grads if self.mask_shape is None else (*grads, grad_mask)
+        has_mask = self.mask_shape is not None
+        needs = (*self.needs_input_grad[:3], has_mask and self.needs_input_grad[3])
+        grads = _attend_backward(g, q, k, v, probs, keep, self.scale, needs)
+        shapes = (q.shape, k.shape, v.shape, self.mask_shape)
+        reduced = tuple(None if d is None else _reduce_to(d, shape) for d, shape in zip(grads, shapes))
+        return reduced if has_mask else reduced[:3]
+
+
+class PackedSelfAttention(Function):
+    """Multi-head self-attention on packed projections, as one node.
+
+    Input qkv (N, L, 3E) is [Q | K | V] as the in-projection GEMM writes it, and the output (N, L, E) has the
+    heads merged back, ready for the out-projection. Splitting and merging heads here, by views and one copy,
+    replaces the ~10 nodes of chunk/reshape/transpose (whose backward would each allocate a full (N, L, 3E)
+    gradient) with a single (N, L, 3E) gradient written in place.
+    """
+
+    def forward(self, qkv: np.ndarray, mask: np.ndarray | None = None, *, heads: int, scale: float,
+                causal: bool, keep: np.ndarray | None, sink: list | None = None) -> np.ndarray:
+        batch, length, width = qkv.shape
+        dim = width // (3 * heads)
+        # (N, L, 3, H, D) → three (N, H, L, D) views
+        q, k, v = np.moveaxis(qkv.reshape(batch, length, 3, heads, dim), (2, 3), (0, 2))
+        out, probs = _attend(q, k, v, mask, scale, causal, keep)
+        self.saved = (q, k, v, probs, keep)
+        self.scale = scale
+        self.mask_shape = None if mask is None else mask.shape
+        if sink is not None:
+            sink.append(probs)
+        return np.ascontiguousarray(out.transpose(0, 2, 1, 3)).reshape(batch, length, heads * dim)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        q, k, v, probs, keep = self.saved
+        batch, heads, length, dim = q.shape
+        has_mask = self.mask_shape is not None
+        needs = (True, True, True, has_mask and self.needs_input_grad[1])
+        per_head = g.reshape(batch, length, heads, dim).transpose(0, 2, 1, 3)
+        grad_q, grad_k, grad_v, grad_mask = _attend_backward(per_head, q, k, v, probs, keep, self.scale, needs)
+        grad = np.empty((batch, length, 3, heads, dim), dtype=g.dtype)
+        for i, part in enumerate((grad_q, grad_k, grad_v)):
+            grad[:, :, i] = part.transpose(0, 2, 1, 3)
+        grad = grad.reshape(batch, length, 3 * heads * dim)
+        if not has_mask:
+            return (grad,)
+        return grad, None if grad_mask is None else _reduce_to(grad_mask, self.mask_shape)
 
 
 def _check_inputs(query: Tensor, key: Tensor, value: Tensor) -> None:
@@ -184,4 +238,42 @@ def scaled_dot_product_attention(
         scale = 1.0 / math.sqrt(query.shape[-1])
     sink: list[np.ndarray] | None = [] if return_weights else None
     out = ScaledDotProductAttention.apply(*inputs, scale=float(scale), causal=bool(is_causal), keep=keep, sink=sink)
+    return (out, sink[0]) if sink is not None else out
+
+
+def packed_self_attention(qkv: Tensor, num_heads: int, attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+                          is_causal: bool = False, *, generator: Generator | None = None,
+                          return_weights: bool = False) -> Tensor | tuple[Tensor, np.ndarray]:
+    """Multi-head self-attention on the packed in-projection ``qkv`` = [Q | K | V], heads merged in the output.
+
+    Shape:
+        qkv: (N, L, 3E) with E divisible by ``num_heads``; attn_mask: additive float or boolean (True = may
+        attend), broadcastable to (N, num_heads, L, L); out: (N, L, E). The same as splitting qkv into
+        (N, num_heads, L, E/num_heads) heads, calling :func:`scaled_dot_product_attention` and merging.
+    """
+    if qkv.ndim != 3 or qkv.shape[-1] % (3 * num_heads):
+        raise ValueError(f"packed_self_attention: expected qkv of shape (N, L, 3E) with E divisible by "
+                         f"num_heads={num_heads}, got {tuple(qkv.shape)}")
+    if is_causal and attn_mask is not None:
+        raise ValueError("packed_self_attention: pass either attn_mask or is_causal=True, not both")
+    batch, length = qkv.shape[0], qkv.shape[1]
+    dtype = qkv.data.dtype
+    inputs = [qkv]
+    scores_shape = (batch, num_heads, length, length)
+    if attn_mask is not None:
+        mask = additive_mask(attn_mask, dtype, allowed_is_true=True)
+        try:
+            np.broadcast_shapes(mask.shape, scores_shape)
+        except ValueError:
+            raise ValueError(f"packed_self_attention: attn_mask of shape {tuple(mask.shape)} does not broadcast "
+                             f"to the scores' shape {scores_shape} (N, heads, L, L)") from None
+        inputs.append(mask)
+    keep = None
+    if dropout_p > 0:
+        keep = resolve_generator(generator).random(scores_shape, dtype=np.float32) >= np.float32(dropout_p)
+        keep = keep * dtype.type(1.0 / (1.0 - dropout_p)) if dropout_p < 1 else keep.astype(dtype)
+    scale = 1.0 / math.sqrt(qkv.shape[-1] // (3 * num_heads))
+    sink: list[np.ndarray] | None = [] if return_weights else None
+    out = PackedSelfAttention.apply(*inputs, heads=num_heads, scale=scale, causal=bool(is_causal), keep=keep,
+                                    sink=sink)
     return (out, sink[0]) if sink is not None else out

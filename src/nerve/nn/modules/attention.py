@@ -17,7 +17,7 @@ from nerve.nn import init
 from nerve.nn.modules.linear import Linear
 from nerve.nn.modules.module import Module
 from nerve.nn.parameter import Parameter
-from nerve.ops.attention import additive_mask, scaled_dot_product_attention
+from nerve.ops.attention import additive_mask, packed_self_attention, scaled_dot_product_attention
 from nerve.ops.shape import cat, reshape
 from nerve.tensor import Tensor, _wrap
 
@@ -112,6 +112,7 @@ class MultiheadAttention(Module):
                 need_weights: bool = True, attn_mask: Tensor | None = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
         batched = self._check_shapes(query, key, value)
+        packed = self._packable(query, key, value)
         if not batched:  # (L, E) → (1, L, E)
             query, key, value = (t.unsqueeze(0) for t in (query, key, value))
             if key_padding_mask is not None:
@@ -119,6 +120,16 @@ class MultiheadAttention(Module):
         elif not self.batch_first:  # (L, N, E) → (N, L, E)
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         batch, length, source = query.shape[0], query.shape[1], key.shape[1]
+        want_weights = need_weights or self.capture_attention
+        dropout = self.dropout if self.training else 0.0
+        if packed:
+            # Self-attention: one in-projection GEMM and one node for split heads → attend → merge heads.
+            mask = self._merge_masks(attn_mask, key_padding_mask, batch, length, source, 0, query.data.dtype)
+            qkv = F.linear(query, self.in_proj_weight, self.in_proj_bias)
+            result = packed_self_attention(qkv, self.num_heads, attn_mask=mask, dropout_p=dropout,
+                                           is_causal=is_causal and mask is None, return_weights=want_weights)
+            out, probs = result if want_weights else (result, None)
+            return self._finish(self.out_proj(out), probs, batched, need_weights, average_attn_weights)
         q, k, v = self._project(query, key, value)
         heads, dim = self.num_heads, self.head_dim
         if self.bias_k is not None:
@@ -133,12 +144,19 @@ class MultiheadAttention(Module):
         k = reshape(k, batch, k.shape[1], heads, dim).transpose(1, 2)
         v = reshape(v, batch, v.shape[1], heads, dim).transpose(1, 2)
         mask = self._merge_masks(attn_mask, key_padding_mask, batch, length, source, extra, q.data.dtype)
-        causal = is_causal and mask is None
-        want_weights = need_weights or self.capture_attention
-        result = scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training
-                                              else 0.0, is_causal=causal, return_weights=want_weights)
+        result = scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout,
+                                              is_causal=is_causal and mask is None, return_weights=want_weights)
         out, probs = result if want_weights else (result, None)
         out = self.out_proj(reshape(out.transpose(1, 2), batch, length, self.embed_dim))
+        return self._finish(out, probs, batched, need_weights, average_attn_weights)
+
+    def _packable(self, query: Tensor, key: Tensor, value: Tensor) -> bool:
+        return (query is key and key is value and self._qkv_same_embed_dim and self.bias_k is None
+                and not self.add_zero_attn)
+
+    def _finish(self, out: Tensor, probs: np.ndarray | None, batched: bool, need_weights: bool,
+                average_attn_weights: bool) -> tuple[Tensor, Tensor | None]:
+        """Back to the caller's layout; the weights averaged over heads or not."""
         if self.capture_attention:
             self.last_attention = probs
         if not batched:
