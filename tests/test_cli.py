@@ -7,6 +7,7 @@ from nerve.cli import main
 RECIPE_NAMES = ", ".join(sorted([
     "charrnn-shakespeare", "gpt-shakespeare", "gru-airpassengers", "lenet-mnist", "lstm-sunspots", "mlp", "mlp-mnist",
     "resnet-mnist",
+    "vit-mnist",
 ]))
 
 

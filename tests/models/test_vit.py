@@ -12,6 +12,7 @@ import torch
 import nerve
 from nerve import models
 from nerve.analysis import attention_maps
+from nerve.models.vit import class_token_attention
 
 _TORCHVISION_SCHEMAS = None  # keeps the shim's op definitions alive (a dropped Library un-registers them)
 
@@ -227,3 +228,23 @@ def test_bad_input_names_the_layer_and_the_shapes(shape, message) -> None:
     model = models.ViT(**SMALL, in_channels=1)
     with pytest.raises(ValueError, match=message):
         model(nerve.randn(*shape))
+
+
+def test_class_token_attention_last_block_and_rollout() -> None:
+    reference = _reference().eval()
+    model = models.ViT(**SMALL)
+    _load(model, reference)
+    x = nerve.tensor(_images(3))
+    maps = attention_maps(model, x)
+    layers = [m.mean(axis=1) for m in maps.values()]
+    last = class_token_attention(model, x, "last")
+    assert last.shape == (3, 4, 4)
+    # the last block's class-token row, without its attention to itself, laid out on the patch grid
+    np.testing.assert_allclose(last, layers[-1][:, 0, 1:].reshape(3, 4, 4), rtol=1e-6)
+    rollout = class_token_attention(model, x, "rollout")
+    mixed = [0.5 * a + 0.5 * np.eye(17) for a in layers]  # rows of ½A + ½I already sum to 1
+    expected = (mixed[1] @ mixed[0])[:, 0, 1:].reshape(3, 4, 4)
+    np.testing.assert_allclose(rollout, expected, rtol=1e-5, atol=1e-7)
+    assert np.all(rollout > 0) and np.all(rollout.sum(axis=(1, 2)) < 1)
+    with pytest.raises(ValueError, match="class_token_attention: method must be 'last' or 'rollout', got 'mean'"):
+        class_token_attention(model, x, "mean")

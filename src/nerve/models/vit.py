@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from typing import Literal
 
 import numpy as np
 
@@ -226,3 +227,36 @@ class ViT(nn.Module):
         cls = self.class_token.expand(tokens.shape[0], -1, -1)
         x = self.encoder(cat([cls, tokens], dim=1))
         return self.heads(x[:, 0])
+
+
+def class_token_attention(model: ViT, images: Tensor, method: Literal["last", "rollout"] = "rollout") -> np.ndarray:
+    """Where the class token looks: its attention over the patches, averaged over heads, as image-shaped maps.
+
+    ``'last'`` reads the last block's attention. ``'rollout'`` (Abnar & Zuidema, 2020) follows attention
+    through every block: each block's head-averaged matrix A becomes ½A + ½I (the residual path carries
+    half of each token forward unchanged), rows are renormalised, and the product over blocks says how
+    much each input token reaches the class token at the end.
+
+    Args:
+        model: a :class:`ViT`.
+        images: (N, C, H, W) inputs the model accepts.
+        method: ``'last'`` or ``'rollout'`` (default).
+
+    Returns:
+        (N, grid, grid) float array, grid = image_size / patch_size; each map sums to at most 1 (the rest of
+        the class token's attention goes to itself).
+    """
+    from nerve.analysis import attention_maps
+
+    if method not in ("last", "rollout"):
+        raise ValueError(f"class_token_attention: method must be 'last' or 'rollout', got {method!r}")
+    maps = [m.mean(axis=1) for m in attention_maps(model, images).values()]  # each (N, L, L)
+    if method == "last":
+        flow = maps[-1]
+    else:
+        eye = np.eye(maps[0].shape[-1], dtype=maps[0].dtype)
+        flow = np.broadcast_to(eye, maps[0].shape)
+        for attention in maps:
+            mixed = 0.5 * attention + 0.5 * eye
+            flow = (mixed / mixed.sum(axis=-1, keepdims=True)) @ flow
+    return flow[:, 0, 1:].reshape(-1, model.grid, model.grid)

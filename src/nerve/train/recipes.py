@@ -126,11 +126,31 @@ def _mnist_data(config: dict[str, Any]) -> Data:
     if augment is not None:
         # a second view of the same arrays: only the training split sees the random transforms
         train_source = MNIST(config.get("data_dir"), train=True, download=True, transform=augment)
+    train_idx = np.arange(n - n_val)
+    if config.get("train_size") is not None:
+        size = int(config["train_size"])
+        if not 1 <= size <= len(train_idx):
+            raise ValueError(f"train_size must be between 1 and {len(train_idx)} (the training images left after "
+                             f"val_size {n_val}), got {size}")
+        train_idx = stratified_subset(train_full.targets[train_idx], size, config["seed"])
     info = {"task": "classification", "class_names": [str(i) for i in range(10)], "input_shape": [1, 28, 28],
             "input_kind": "image", "pixel_scale": 255.0, "description": _describe_model(config) + " on MNIST"
-            + (f" with augmentation ({config['augment']})" if augment is not None else "")}
+            + (f" with augmentation ({config['augment']})" if augment is not None else "")
+            + (f", {len(train_idx)} training images" if len(train_idx) < n - n_val else "")}
     # the validation set is the last val_size training images (fixed, so runs are comparable)
-    return Data(Subset(train_source, np.arange(n - n_val)), Subset(train_full, np.arange(n - n_val, n)), test, info)
+    return Data(Subset(train_source, train_idx), Subset(train_full, np.arange(n - n_val, n)), test, info)
+
+
+def stratified_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """``size`` sorted indices into ``labels``, drawn without replacement (seeded) so that every class keeps
+    its share: class c gets floor(size·n_c/n) images, and the largest remainders one more each."""
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = counts * size / len(labels)
+    take = np.floor(quota).astype(np.int64)
+    take[np.argsort(take - quota, kind="stable")[: size - int(take.sum())]] += 1
+    rng = np.random.default_rng(seed)
+    picked = [rng.permutation(np.flatnonzero(labels == c))[:k] for c, k in zip(classes, take)]
+    return np.sort(np.concatenate(picked))
 
 
 AUGMENTATIONS = ("none", "affine", "crop")
@@ -155,6 +175,9 @@ CNN_MODELS = ("lenet5", "resnet8", "resnet20", "vgg", "mbconv")
 
 
 def _describe_model(config: dict[str, Any]) -> str:
+    if "patch_size" in config:  # only the ViT recipes have patches
+        return (f"ViT ({config['num_layers']} pre-norm blocks, width {config['hidden_dim']}, {config['num_heads']} "
+                f"heads, MLP {config['mlp_dim']}, {config['patch_size']}x{config['patch_size']} patches)")
     name = config.get("model", "mlp")
     if name == "mlp":
         return f"MLP {'-'.join(map(str, [784, *config['hidden'], 10]))} (ReLU, dropout {config['dropout']})"
@@ -179,6 +202,80 @@ def _cnn_model(config: dict[str, Any], info: dict[str, Any]) -> nn.Module:
     if name not in factories:
         raise ValueError(f"model must be one of {', '.join(CNN_MODELS)}, got {name!r}")
     return factories[name]()
+
+
+# ------------------------------------------------------------------------------------ vit-mnist
+def _vit_model(config: dict[str, Any], info: dict[str, Any]) -> nn.Module:
+    from nerve.models import ViT
+
+    channels, height, width = (int(v) for v in info["input_shape"])
+    if height != width:
+        raise ValueError(f"vit: the ViT takes square images, got {height}x{width}")
+    return ViT(image_size=height, patch_size=config["patch_size"], num_layers=config["num_layers"],
+               num_heads=config["num_heads"], hidden_dim=config["hidden_dim"], mlp_dim=config["mlp_dim"],
+               dropout=config["dropout"], num_classes=len(info["class_names"]), in_channels=channels)
+
+
+def _vit_setup(recipe: Recipe, config: dict[str, Any]) -> Setup:
+    """The standard data and loaders, then AdamW with a per-step schedule: linear warm-up over
+    ``warmup_steps`` batches, cosine decay to zero over the rest."""
+    import dataclasses
+
+    setup = build(dataclasses.replace(recipe, setup=None), config)
+    # decay the projection matrices only: pulling LayerNorm gains, biases, the class token or the position
+    # table toward zero is not regularisation, it removes signal
+    named = dict(setup.model.named_parameters())
+    no_decay = {"class_token", "encoder.pos_embedding"}
+    decay = [p for name, p in named.items() if p.ndim >= 2 and name not in no_decay]
+    rest = [p for name, p in named.items() if p.ndim < 2 or name in no_decay]
+    opt = optim.AdamW([{"params": decay, "weight_decay": config["weight_decay"]},
+                       {"params": rest, "weight_decay": 0.0}], lr=config["lr"])
+    total = config["epochs"] * len(setup.train)
+    warmup = min(config["warmup_steps"], total // 2)
+    schedulers: list[Any] = [optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total - warmup, 1))]
+    if warmup:
+        schedulers.insert(0, optim.lr_scheduler.LinearLR(opt, start_factor=0.01, total_iters=warmup))
+    setup.optimizer = opt
+    setup.scheduler = schedulers[0] if len(schedulers) == 1 else optim.lr_scheduler.SequentialLR(
+        opt, schedulers, milestones=[warmup])
+    setup.scheduler_interval = "step"
+    return setup
+
+
+def _vit_finish(setup: Setup, trainer: Any, run_dir: Path) -> dict[str, Any]:
+    """``attention.png``: the class token's attention over the patches for the first test images."""
+    from nerve.models.vit import class_token_attention
+    from nerve.train.plots import _pyplot
+
+    plt = _pyplot()
+    if plt is None:
+        return {}
+    images, labels = next(iter(setup.test))
+    images, labels = images[:8], labels.data[:8]
+    predicted = trainer.predict([(images, labels)]).argmax(axis=1)
+    rows = {"last block": class_token_attention(setup.model, images, "last"),  # type: ignore[arg-type]
+            "rollout": class_token_attention(setup.model, images, "rollout")}  # type: ignore[arg-type]
+    fig, axes = plt.subplots(1 + len(rows), len(labels), figsize=(1.6 * len(labels), 1.75 * (1 + len(rows))),
+                             squeeze=False)
+    size = images.shape[-1]
+    for j in range(len(labels)):
+        axes[0, j].imshow(images.data[j, 0], cmap="gray")
+        axes[0, j].set_title(f"label {labels[j]}, pred {predicted[j]}", fontsize=8)
+        for i, (name, maps) in enumerate(rows.items(), start=1):
+            axes[i, j].imshow(images.data[j, 0], cmap="gray")
+            # nearest-neighbour upsampling: one block of colour per patch, drawn over the digit
+            axes[i, j].imshow(maps[j], cmap="inferno", alpha=0.6, extent=(-0.5, size - 0.5, size - 0.5, -0.5),
+                              interpolation="nearest")
+            if j == 0:
+                axes[i, j].set_ylabel(name, fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("class-token attention over patches (mean over heads)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(run_dir / "attention.png", dpi=110)
+    plt.close(fig)
+    return {}
 
 
 def _mlp_model(config: dict[str, Any], info: dict[str, Any]) -> nn.Module:
@@ -460,28 +557,41 @@ RECIPES: dict[str, Recipe] = {
             name="mlp-mnist",
             summary="MLP 784-256-128-10 (ReLU, dropout 0.2) on MNIST, Adam + cosine LR",
             defaults=dict(epochs=10, lr=1e-3, batch_size=128, hidden=[256, 128], dropout=0.2, weight_decay=0.0,
-                          val_size=5000, seed=0, data_dir=None, patience=None, grad_clip_norm=None,
+                          val_size=5000, train_size=None, seed=0, data_dir=None, patience=None, grad_clip_norm=None,
                           tensorboard=False),
             data=_mnist_data, model=_mlp_model,
-            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
+            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int),
+                   "train_size": (int,)},
         ),
         Recipe(
             name="lenet-mnist",
             summary="LeNet-5 (ReLU, max pool) on MNIST, Adam + cosine LR",
             defaults=dict(model="lenet5", epochs=12, lr=2e-3, batch_size=128, augment="none", weight_decay=0.0,
-                          val_size=5000, seed=0, data_dir=None, patience=None, grad_clip_norm=None,
+                          val_size=5000, train_size=None, seed=0, data_dir=None, patience=None, grad_clip_norm=None,
                           tensorboard=False),
             data=_mnist_data, model=_cnn_model,
-            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
+            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int),
+                   "train_size": (int,)},
         ),
         Recipe(
             name="resnet-mnist",
             summary="ResNet-8 (CIFAR-style, batch norm) on MNIST with rotation/shift/zoom augmentation, AdamW",
             defaults=dict(model="resnet8", epochs=8, lr=2e-3, batch_size=128, augment="affine",
-                          weight_decay=5e-4, val_size=5000, seed=0, data_dir=None, patience=None,
+                          weight_decay=5e-4, val_size=5000, train_size=None, seed=0, data_dir=None, patience=None,
                           grad_clip_norm=None, tensorboard=False),
             data=_mnist_data, model=_cnn_model,
-            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
+            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int),
+                   "train_size": (int,)},
+        ),
+        Recipe(
+            name="vit-mnist",
+            summary="Vision Transformer (7x7 patches, 6 pre-norm blocks of width 64) on MNIST, AdamW + warm-up/cosine",
+            defaults=dict(patch_size=7, hidden_dim=64, num_layers=6, num_heads=4, mlp_dim=128, dropout=0.0,
+                          epochs=6, lr=1e-3, batch_size=128, augment="crop", weight_decay=0.05, warmup_steps=200,
+                          val_size=5000, train_size=None, seed=0, data_dir=None, patience=None, grad_clip_norm=1.0,
+                          tensorboard=False),
+            data=_mnist_data, model=_vit_model, setup=_vit_setup, finish=_vit_finish,
+            types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int), "train_size": (int,)},
         ),
         Recipe(
             name="mlp",
