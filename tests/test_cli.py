@@ -8,6 +8,7 @@ RECIPE_NAMES = ", ".join(sorted([
     "charrnn-shakespeare", "gpt-shakespeare", "gru-airpassengers", "lenet-mnist", "lstm-sunspots", "mlp", "mlp-mnist",
     "resnet-mnist",
     "vit-mnist",
+    "minilm-bbc",
 ]))
 
 

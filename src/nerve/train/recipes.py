@@ -24,6 +24,7 @@ import numpy as np
 from nerve import nn, optim
 from nerve.data import DataLoader, Dataset, Subset, TensorDataset
 from nerve.random import Generator
+from nerve.train.text_classification import bbc_setup
 
 
 @dataclass
@@ -643,6 +644,17 @@ RECIPES: dict[str, Recipe] = {
             data=lambda config: None, model=lambda config, info: None,  # type: ignore[arg-type,return-value]
             setup=_gpt_setup, finish=_gpt_finish,
             types={"data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
+        ),
+        Recipe(
+            name="minilm-bbc",
+            summary="Pretrained MiniLM-L6 (all-MiniLM-L6-v2) fine-tuned on BBC News topics; baselines: "
+                    "--set variant=scratch|bow",
+            defaults=dict(variant="pretrained", max_length=128, epochs=3, lr=None, batch_size=16, weight_decay=0.01,
+                          dropout=0.1, vocab_size=10000, hidden=[256], val_fraction=0.1, test_fraction=0.2, seed=0,
+                          data_dir=None, patience=None, grad_clip_norm=1.0, tensorboard=False),
+            data=lambda config: None, model=lambda config, info: None,  # type: ignore[arg-type,return-value]
+            setup=bbc_setup,
+            types={"lr": (float, int), "data_dir": (str,), "patience": (int,), "grad_clip_norm": (float, int)},
         ),
     ]
 }
