@@ -96,6 +96,7 @@ def test_attention_maps_match_transformers_and_ignore_padding() -> None:
     out = hf(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask), output_attentions=True)
     hidden, maps = model(ids, attention_mask=mask, output_attentions=True)
     assert len(maps) == 2 and all(m.shape == (3, 4, 9, 9) for m in maps)
+    assert not maps[0].flags.writeable  # the array backward uses: editing it must not change gradients
     for ours, theirs in zip(maps, out.attentions):
         np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
         assert not ours[2, :, :, 2:].any()  # no attention on the padding keys of the third sequence
