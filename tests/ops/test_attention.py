@@ -175,3 +175,10 @@ def test_packed_self_attention_errors():
         packed_self_attention(nerve.zeros(2, 5, 18), 4)
     with pytest.raises(ValueError, match=r"attn_mask of shape \(5, 4\) does not broadcast"):
         packed_self_attention(nerve.zeros(2, 5, 18), 3, attn_mask=np.ones((5, 4), bool))
+
+
+def test_returned_weights_cannot_corrupt_backward():
+    q, k, v = (nerve.tensor(a, requires_grad=True) for a in _qkv(dtype=np.float32))
+    _, probs = F.scaled_dot_product_attention(q, k, v, return_weights=True)
+    with pytest.raises(ValueError, match="read-only"):
+        probs[...] = 0

@@ -47,6 +47,14 @@ def _causal_mask(length: int, source: int, dtype: np.dtype) -> np.ndarray:
     return mask
 
 
+def _read_only(probs: np.ndarray) -> np.ndarray:
+    """The attention map handed to callers: a read-only view, because backward reuses the same array and an
+    in-place edit of the map would silently change the gradients."""
+    view = probs.view()
+    view.flags.writeable = False
+    return view
+
+
 def _reduce_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum a broadcast gradient back to ``shape``."""
     lead = grad.ndim - len(shape)
@@ -100,8 +108,8 @@ class ScaledDotProductAttention(Function):
         self.saved = (q, k, v, probs, keep)
         self.scale = scale
         self.mask_shape = None if mask is None else mask.shape
-        if sink is not None:  # the caller asked for the attention map
-            sink.append(probs)
+        if sink is not None:
+            sink.append(_read_only(probs))
         return out
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
@@ -134,7 +142,7 @@ class PackedSelfAttention(Function):
         self.scale = scale
         self.mask_shape = None if mask is None else mask.shape
         if sink is not None:
-            sink.append(probs)
+            sink.append(_read_only(probs))
         return np.ascontiguousarray(out.transpose(0, 2, 1, 3)).reshape(batch, length, heads * dim)
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
