@@ -112,6 +112,8 @@ def test_errors_name_the_function_and_shapes():
     q, k, v = (nerve.tensor(a) for a in _qkv(dtype=np.float32))
     with pytest.raises(ValueError, match=r"attn_mask of shape \(4, 4\) does not broadcast.*\(2, 3, 4, 5\)"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((4, 4), bool))
+    with pytest.raises(ValueError, match=r"attn_mask of shape \(4, 3, 4, 5\) does not broadcast"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((4, 3, 4, 5), bool))  # would enlarge the batch
     with pytest.raises(ValueError, match="query and key must have the same feature size"):
         F.scaled_dot_product_attention(q, v, v)
     with pytest.raises(ValueError, match="key and value must have the same length"):

@@ -232,9 +232,11 @@ def scaled_dot_product_attention(
     dtype = query.data.dtype
     if attn_mask is not None:
         mask = additive_mask(attn_mask, dtype, allowed_is_true=True)
-        try:
-            np.broadcast_shapes(mask.shape, (*batch, length, source))
+        try:  # the mask may broadcast up to the scores but must not enlarge them
+            fits = np.broadcast_shapes(mask.shape, (*batch, length, source)) == (*batch, length, source)
         except ValueError:
+            fits = False
+        if not fits:
             raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} does not "
                              f"broadcast to the scores' shape {(*batch, length, source)} (..., L, S)") from None
         inputs.append(mask)
@@ -271,8 +273,10 @@ def packed_self_attention(qkv: Tensor, num_heads: int, attn_mask: Tensor | None 
     if attn_mask is not None:
         mask = additive_mask(attn_mask, dtype, allowed_is_true=True)
         try:
-            np.broadcast_shapes(mask.shape, scores_shape)
+            fits = np.broadcast_shapes(mask.shape, scores_shape) == scores_shape
         except ValueError:
+            fits = False
+        if not fits:
             raise ValueError(f"packed_self_attention: attn_mask of shape {tuple(mask.shape)} does not broadcast "
                              f"to the scores' shape {scores_shape} (N, heads, L, L)") from None
         inputs.append(mask)
