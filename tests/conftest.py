@@ -98,3 +98,28 @@ def compare_with_torch(fn: Callable[..., Any], *arrays: np.ndarray, rtol: float 
         assert nt.grad is not None, f"input {i}: nerve produced no gradient"
         np.testing.assert_allclose(nt.grad.data, tt.grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"gradient of input {i} differs from torch")
+
+
+_TORCHVISION_SCHEMAS: list[Any] = []  # keeps the shim's op definitions alive (a dropped Library un-registers them)
+
+
+def import_torchvision() -> Any:
+    """``torchvision`` (or None when it is not installed), importable beside the CPU-only torch.
+
+    PyPI's torchvision wheels are linked against CUDA torch, so beside torch+cpu their C++ ops never load and
+    ``import torchvision`` fails registering fake kernels for ``nms``/``qnms``. Declaring those two schemas first
+    lets the import go on: the tests use only its pure-Python models (and transformers imports torchvision
+    whenever it is installed), and nothing calls the ops.
+    """
+    try:
+        import torchvision
+    except ModuleNotFoundError:
+        return None
+    except RuntimeError:
+        if not _TORCHVISION_SCHEMAS:
+            library = torch.library.Library("torchvision", "FRAGMENT")
+            for op in ("nms", "qnms"):
+                library.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+            _TORCHVISION_SCHEMAS.append(library)
+        import torchvision
+    return torchvision

@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import import_torchvision
 
 import nerve
 from nerve.models import BERT, BertConfig, SentenceEncoder
@@ -21,29 +22,7 @@ from nerve.models.bert import load_tokenizer, mean_pool
 torch = pytest.importorskip("torch")
 
 
-def _load_torchvision_ops() -> object:
-    """Make ``import torchvision`` work beside the CPU-only torch, before transformers imports it.
-
-    transformers imports torchvision whenever it is installed (it is in the test extra, for ViT). PyPI's
-    torchvision wheels are linked against CUDA torch, so beside torch+cpu their C++ ops never load and the
-    import fails registering fake kernels for ``nms``/``qnms``. Declaring those two schemas first lets it go
-    on (nothing here calls them); tests/models/test_vit.py does the same. Returns the Library, which must stay
-    alive (dropping it un-registers the schemas).
-    """
-    try:
-        import torchvision
-    except ModuleNotFoundError:
-        return None
-    except RuntimeError:
-        library = torch.library.Library("torchvision", "FRAGMENT")
-        for op in ("nms", "qnms"):
-            library.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        import torchvision  # noqa: F401
-        return library
-    return None
-
-
-_TORCHVISION_SCHEMAS = _load_torchvision_ops()
+import_torchvision()  # before transformers, which imports torchvision whenever it is installed
 transformers = pytest.importorskip("transformers")
 
 TINY = dict(vocab_size=40, hidden_size=16, num_hidden_layers=2, num_attention_heads=4, intermediate_size=24,

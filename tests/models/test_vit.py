@@ -8,34 +8,18 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import import_torchvision
 
 import nerve
 from nerve import models
 from nerve.analysis import attention_maps
 from nerve.models.vit import class_token_attention
 
-_TORCHVISION_SCHEMAS = None  # keeps the shim's op definitions alive (a dropped Library un-registers them)
-
 
 def _torchvision():
-    """torchvision's ViT, importable beside the CPU-only torch of the test environment.
-
-    PyPI's torchvision wheels are linked against CUDA torch, so beside torch+cpu their C++ ops do not load
-    and ``import torchvision`` then fails registering fake kernels for the ops ``nms``/``qnms`` that never got
-    defined. Declaring those two schemas first lets the import go on; the pure-Python models are all we use
-    and nothing here calls the ops.
-    """
-    global _TORCHVISION_SCHEMAS
-    try:
-        import torchvision
-    except ModuleNotFoundError:
+    torchvision = import_torchvision()
+    if torchvision is None:
         pytest.skip("torchvision is not installed (it is in the test extra)")
-    except RuntimeError:
-        if _TORCHVISION_SCHEMAS is None:
-            _TORCHVISION_SCHEMAS = torch.library.Library("torchvision", "FRAGMENT")
-            for op in ("nms", "qnms"):
-                _TORCHVISION_SCHEMAS.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        import torchvision
     return torchvision.models.vision_transformer
 
 
