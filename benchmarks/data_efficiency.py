@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--runs-dir", type=Path, default=None, help="keep the run folders here (default: a temp dir)")
     args = p.parse_args(argv)
 
+    import numpy  # noqa: F401  (threadpool_limits only reaches BLAS libraries already loaded)
     from threadpoolctl import threadpool_limits
 
     rows = []
