@@ -326,3 +326,26 @@ def test_errors_name_the_layer_and_shapes():
     model = nn.Transformer(8, 2, 1, 1, 16, batch_first=True)
     with pytest.raises(ValueError, match="src and tgt must have the same batch size"):
         model(nerve.randn(2, 5, 8), nerve.randn(3, 4, 8))
+
+
+def test_causal_flag_combines_with_a_padding_mask():
+    t = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+    n = nn.MultiheadAttention(8, 2, batch_first=True)
+    _copy(t, n)
+    nx, tx = _inputs(2, 5, 8)
+    padding = np.zeros((2, 5), np.float32)
+    padding[1, 3:] = -np.inf
+    causal = torch.nn.Transformer.generate_square_subsequent_mask(5)
+    t_out, _ = t(tx, tx, tx, key_padding_mask=torch.tensor(padding), attn_mask=causal, is_causal=True)
+    n_out, _ = n(nx, nx, nx, key_padding_mask=padding, is_causal=True)  # no attn_mask: built from the flag
+    _close(n_out, t_out)
+    unmasked, _ = n(nx, nx, nx, key_padding_mask=padding)
+    assert not np.allclose(unmasked.data, n_out.data)
+
+
+def test_attention_maps_restore_each_submodules_mode():
+    model = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2)
+    model.train()
+    model.layers[1].eval()
+    attention_maps(model, nerve.randn(1, 3, 8))
+    assert model.training and model.layers[0].training and not model.layers[1].training

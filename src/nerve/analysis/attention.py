@@ -29,13 +29,13 @@ def attention_maps(model: Module, *inputs: Any, **kwargs: Any) -> dict[str, np.n
     layers = {name: m for name, m in model.named_modules() if isinstance(m, MultiheadAttention)}
     if not layers:
         raise ValueError(f"attention_maps: {type(model).__name__} has no MultiheadAttention layers")
-    was_training = model.training
-    model.eval()
+    modes = {m: m.training for m in model.modules()}  # each submodule's own mode, restored afterwards
     order: list[str] = []
     hooks = [m.register_forward_hook(lambda m, args, out, name=name: order.append(name)) for name, m in layers.items()]
     for m in layers.values():
         m.capture_attention, m.last_attention = True, None
     try:
+        model.eval()
         with no_grad():
             model(*inputs, **kwargs)
         return {name: layers[name].last_attention for name in dict.fromkeys(order)}
@@ -44,4 +44,5 @@ def attention_maps(model: Module, *inputs: Any, **kwargs: Any) -> dict[str, np.n
             hook.remove()
         for m in layers.values():
             m.capture_attention, m.last_attention = False, None
-        model.train(was_training)
+        for m, training in modes.items():
+            m.training = training

@@ -40,7 +40,7 @@ def _safe_softmax(scores: np.ndarray) -> np.ndarray:
 
 
 @functools.cache
-def _causal_mask(length: int, source: int, dtype: np.dtype) -> np.ndarray:
+def causal_mask(length: int, source: int, dtype: np.dtype) -> np.ndarray:
     """(L, S) additive mask, -inf where key j > query i (top-left aligned, as PyTorch's ``is_causal``)."""
     mask = np.triu(np.full((length, source), -np.inf, dtype=dtype), k=1)
     mask.flags.writeable = False  # shared by every call
@@ -72,7 +72,7 @@ def _attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None
     if mask is not None:
         scores += mask
     if causal:
-        scores += _causal_mask(*scores.shape[-2:], scores.dtype)
+        scores += causal_mask(*scores.shape[-2:], scores.dtype)
     probs = _safe_softmax(scores)
     return np.matmul(probs if keep is None else probs * keep, v), probs
 

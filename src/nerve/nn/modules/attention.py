@@ -17,7 +17,7 @@ from nerve.nn import init
 from nerve.nn.modules.linear import Linear
 from nerve.nn.modules.module import Module
 from nerve.nn.parameter import Parameter
-from nerve.ops.attention import additive_mask, packed_self_attention, scaled_dot_product_attention
+from nerve.ops.attention import additive_mask, causal_mask, packed_self_attention, scaled_dot_product_attention
 from nerve.ops.shape import cat, reshape
 from nerve.tensor import Tensor, _wrap
 
@@ -122,6 +122,9 @@ class MultiheadAttention(Module):
         batch, length, source = query.shape[0], query.shape[1], key.shape[1]
         want_weights = need_weights or self.capture_attention
         dropout = self.dropout if self.training else 0.0
+        if is_causal and attn_mask is None and key_padding_mask is not None:
+            # The causal structure has to be merged with the padding mask explicitly (alone it stays a flag).
+            attn_mask = _wrap(causal_mask(length, source, query.data.dtype))
         if packed:
             # Self-attention: one in-projection GEMM and one node for split heads → attend → merge heads.
             mask = self._merge_masks(attn_mask, key_padding_mask, batch, length, source, 0, query.data.dtype)
