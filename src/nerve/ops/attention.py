@@ -197,6 +197,27 @@ def additive_mask(mask: Tensor | np.ndarray, dtype: np.dtype, *, allowed_is_true
     return mask if isinstance(mask, Tensor) else _wrap(data)
 
 
+def _mask_and_dropout(op: str, attn_mask: Tensor | np.ndarray | None, dtype: np.dtype,
+                      scores_shape: tuple[int, ...], layout: str, dropout_p: float,
+                      generator: Generator | None) -> tuple[Tensor | None, np.ndarray | None]:
+    """The additive mask, checked to broadcast up to (not enlarge) the scores, and the scaled dropout keep-mask."""
+    mask = None
+    if attn_mask is not None:
+        mask = additive_mask(attn_mask, dtype, allowed_is_true=True)
+        try:
+            fits = np.broadcast_shapes(mask.shape, scores_shape) == scores_shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"{op}: attn_mask of shape {tuple(mask.shape)} does not broadcast to the scores' "
+                             f"shape {scores_shape} {layout}")
+    keep = None
+    if dropout_p > 0:
+        keep = resolve_generator(generator).random(scores_shape, dtype=np.float32) >= np.float32(dropout_p)
+        keep = keep * dtype.type(1.0 / (1.0 - dropout_p)) if dropout_p < 1 else keep.astype(dtype)
+    return mask, keep
+
+
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,
@@ -228,22 +249,9 @@ def scaled_dot_product_attention(
         raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both")
     length, source = query.shape[-2], key.shape[-2]
     batch = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
-    inputs = [query, key, value]
-    dtype = query.data.dtype
-    if attn_mask is not None:
-        mask = additive_mask(attn_mask, dtype, allowed_is_true=True)
-        try:  # the mask may broadcast up to the scores but must not enlarge them
-            fits = np.broadcast_shapes(mask.shape, (*batch, length, source)) == (*batch, length, source)
-        except ValueError:
-            fits = False
-        if not fits:
-            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} does not "
-                             f"broadcast to the scores' shape {(*batch, length, source)} (..., L, S)") from None
-        inputs.append(mask)
-    keep = None
-    if dropout_p > 0:
-        keep = resolve_generator(generator).random((*batch, length, source), dtype=np.float32) >= np.float32(dropout_p)
-        keep = keep * dtype.type(1.0 / (1.0 - dropout_p)) if dropout_p < 1 else keep.astype(dtype)
+    mask, keep = _mask_and_dropout("scaled_dot_product_attention", attn_mask, query.data.dtype,
+                                   (*batch, length, source), "(..., L, S)", dropout_p, generator)
+    inputs = [query, key, value] if mask is None else [query, key, value, mask]
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1])
     sink: list[np.ndarray] | None = [] if return_weights else None
@@ -267,23 +275,9 @@ def packed_self_attention(qkv: Tensor, num_heads: int, attn_mask: Tensor | None 
     if is_causal and attn_mask is not None:
         raise ValueError("packed_self_attention: pass either attn_mask or is_causal=True, not both")
     batch, length = qkv.shape[0], qkv.shape[1]
-    dtype = qkv.data.dtype
-    inputs = [qkv]
-    scores_shape = (batch, num_heads, length, length)
-    if attn_mask is not None:
-        mask = additive_mask(attn_mask, dtype, allowed_is_true=True)
-        try:
-            fits = np.broadcast_shapes(mask.shape, scores_shape) == scores_shape
-        except ValueError:
-            fits = False
-        if not fits:
-            raise ValueError(f"packed_self_attention: attn_mask of shape {tuple(mask.shape)} does not broadcast "
-                             f"to the scores' shape {scores_shape} (N, heads, L, L)") from None
-        inputs.append(mask)
-    keep = None
-    if dropout_p > 0:
-        keep = resolve_generator(generator).random(scores_shape, dtype=np.float32) >= np.float32(dropout_p)
-        keep = keep * dtype.type(1.0 / (1.0 - dropout_p)) if dropout_p < 1 else keep.astype(dtype)
+    mask, keep = _mask_and_dropout("packed_self_attention", attn_mask, qkv.data.dtype,
+                                   (batch, num_heads, length, length), "(N, heads, L, L)", dropout_p, generator)
+    inputs = [qkv] if mask is None else [qkv, mask]
     scale = 1.0 / math.sqrt(qkv.shape[-1] // (3 * num_heads))
     sink: list[np.ndarray] | None = [] if return_weights else None
     out = PackedSelfAttention.apply(*inputs, heads=num_heads, scale=scale, causal=bool(is_causal), keep=keep,
