@@ -442,14 +442,25 @@ def _forecast_finish(setup: Setup, trainer: Any, run_dir: Path) -> dict[str, Any
     return {"forecast": scores}
 
 
-# ------------------------------------------------------------------- character-level language model
-def _char_setup(recipe: Recipe, config: dict[str, Any]) -> Setup:
-    """Shakespeare as one stream of characters (``corpus_chars`` of it, 0: all 5 M): the first 90 % for training,
-    the next 5 % for validation and the last 5 % for testing (contiguous, unshuffled), read in BPTT chunks."""
+# ------------------------------------------------------------------- character-level language models
+@dataclass
+class _Corpus:
+    """Shakespeare as one stream of character ids, split in order into train/val/test (90/5/5 %)."""
+
+    text: str
+    vocab: Any  # nerve.data.CharVocabulary
+    splits: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    def info(self, description: str) -> dict[str, Any]:
+        return {"task": "language_model", "vocabulary": self.vocab.to_dict(), "corpus_chars": len(self.text),
+                "splits": [len(part) for part in self.splits], "description": description}
+
+
+def _shakespeare(config: dict[str, Any]) -> _Corpus:
+    """``corpus_chars`` of Shakespeare (0: all 5 M), contiguous and unshuffled: no validation text leaks into
+    training through shuffling."""
     from nerve import datasets
-    from nerve.data import BPTTLoader, CharVocabulary
-    from nerve.models import CharRNN
-    from nerve.nn import functional as F
+    from nerve.data import CharVocabulary
 
     text = datasets.shakespeare(config.get("data_dir"))
     if config["corpus_chars"]:
@@ -457,61 +468,70 @@ def _char_setup(recipe: Recipe, config: dict[str, Any]) -> Setup:
     vocab = CharVocabulary(text)
     ids = vocab.encode(text)
     n_train, n_val = int(len(ids) * 0.9), int(len(ids) * 0.05)
-    bs, seq = config["batch_size"], config["seq_len"]
-    loaders = [BPTTLoader(ids[:n_train], bs, seq), BPTTLoader(ids[n_train : n_train + n_val], bs, seq),
-               BPTTLoader(ids[n_train + n_val :], bs, seq)]
-    model = CharRNN(len(vocab), config["embedding_dim"], config["hidden_size"], config["num_layers"],
-                    config["dropout"], config["cell"])
-    opt = optim.Adam(model.parameters(), lr=config["lr"])
-    classes = len(vocab)
+    return _Corpus(text, vocab, (ids[:n_train], ids[n_train : n_train + n_val], ids[n_train + n_val :]))
+
+
+def _per_character_loss(classes: int) -> Callable[[Any, Any], Any]:
+    from nerve.nn import functional as F
 
     def loss_fn(logits: Any, targets: Any) -> Any:  # mean cross-entropy per character, in nats
         return F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1))
 
-    info = {"task": "language_model", "vocabulary": vocab.to_dict(), "corpus_chars": len(text),
-            "splits": [n_train, n_val, len(ids) - n_train - n_val],
-            "description": f"char-{config['cell'].upper()} {config['num_layers']}x{config['hidden_size']} on "
-                           f"Shakespeare ({len(text):,} characters, {classes} distinct), BPTT {seq}"}
-    return Setup(model=model, optimizer=opt, loss_fn=loss_fn, train=loaders[0], val=loaders[1],  # type: ignore
-                 test=loaders[2], info=info, metrics=("perplexity",),
+    return loss_fn
+
+
+def _write_sample(setup: Setup, run_dir: Path, continue_ids: Callable[[np.ndarray], np.ndarray],
+                  options: dict[str, float]) -> dict[str, Any]:
+    """600 characters after "ROMEO:\n" (or the first character), from ``continue_ids``: ``sample.txt``."""
+    from nerve.data import CharVocabulary
+
+    vocab = CharVocabulary.from_dict(setup.info["vocabulary"])
+    prompt = "ROMEO:\n" if all(c in vocab.chars for c in "ROMEO:\n") else vocab.chars[0]
+    sample = prompt + vocab.decode(continue_ids(vocab.encode(prompt)))
+    (run_dir / "sample.txt").write_text(sample + "\n")
+    shown = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in options.items())
+    print(f"sample ({shown}):\n{sample[:400]}", flush=True)
+    return {"sample": sample, **{f"sample_{k}": v for k, v in options.items()}}
+
+
+def _char_setup(recipe: Recipe, config: dict[str, Any]) -> Setup:
+    """The corpus read in BPTT chunks (consecutive rows, the LSTM state carried between batches)."""
+    from nerve.data import BPTTLoader
+    from nerve.models import CharRNN
+
+    corpus = _shakespeare(config)
+    bs, seq = config["batch_size"], config["seq_len"]
+    train, val, test = (BPTTLoader(part, bs, seq) for part in corpus.splits)
+    classes = len(corpus.vocab)
+    model = CharRNN(classes, config["embedding_dim"], config["hidden_size"], config["num_layers"],
+                    config["dropout"], config["cell"])
+    opt = optim.Adam(model.parameters(), lr=config["lr"])
+    info = corpus.info(f"char-{config['cell'].upper()} {config['num_layers']}x{config['hidden_size']} on "
+                       f"Shakespeare ({len(corpus.text):,} characters, {classes} distinct), BPTT {seq}")
+    return Setup(model=model, optimizer=opt, loss_fn=_per_character_loss(classes), train=train, val=val,  # type: ignore
+                 test=test, info=info, metrics=("perplexity",),
                  scheduler=optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config["epochs"]),
                  description=info["description"], stateful=True)
 
 
 def _char_finish(setup: Setup, trainer: Any, run_dir: Path) -> dict[str, Any]:
-    """A text sample from the trained model: ``sample.txt``."""
-    from nerve.data import CharVocabulary
     from nerve.random import Generator
 
-    vocab = CharVocabulary.from_dict(setup.info["vocabulary"])
-    prompt = "ROMEO:\n" if all(c in vocab.chars for c in "ROMEO:\n") else vocab.chars[0]
-    ids = setup.model.sample(vocab.encode(prompt), 600, temperature=0.8, generator=Generator(0))  # type: ignore
-    sample = prompt + vocab.decode(ids)
-    (run_dir / "sample.txt").write_text(sample + "\n")
-    print(f"sample (temperature 0.8):\n{sample[:400]}", flush=True)
-    return {"sample": sample, "sample_temperature": 0.8}
+    return _write_sample(setup, run_dir, lambda prompt: setup.model.sample(  # type: ignore[operator]
+        prompt, 600, temperature=0.8, generator=Generator(0)), {"temperature": 0.8})
 
 
 def _gpt_setup(recipe: Recipe, config: dict[str, Any]) -> Setup:
-    """Shakespeare split as for ``charrnn-shakespeare`` (90/5/5 % in order), read as blocks of ``block_size``
-    characters: shuffled offsets and order for training, fixed blocks for evaluation. AdamW with linear warm-up
-    then cosine decay, stepped every batch."""
-    from nerve import datasets
-    from nerve.data import CharVocabulary, TokenBlockLoader
+    """The corpus read as blocks of ``block_size`` characters: shuffled offsets and order for training, fixed
+    blocks for evaluation. AdamW with linear warm-up then cosine decay, stepped every batch."""
+    from nerve.data import TokenBlockLoader
     from nerve.models import GPT
-    from nerve.nn import functional as F
 
-    text = datasets.shakespeare(config.get("data_dir"))
-    if config["corpus_chars"]:
-        text = text[: config["corpus_chars"]]
-    vocab = CharVocabulary(text)
-    ids = vocab.encode(text)
-    n_train, n_val = int(len(ids) * 0.9), int(len(ids) * 0.05)
+    corpus = _shakespeare(config)
     bs, block = config["batch_size"], config["block_size"]
-    train = TokenBlockLoader(ids[:n_train], bs, block, shuffle=True, seed=config["seed"])
-    val = TokenBlockLoader(ids[n_train : n_train + n_val], bs, block)
-    test = TokenBlockLoader(ids[n_train + n_val :], bs, block)
-    classes = len(vocab)
+    train = TokenBlockLoader(corpus.splits[0], bs, block, shuffle=True, seed=config["seed"])
+    val, test = (TokenBlockLoader(part, bs, block) for part in corpus.splits[1:])
+    classes = len(corpus.vocab)
     model = GPT(classes, block, config["d_model"], config["n_head"], config["n_layer"], dropout=config["dropout"])
     # Weight decay on matrices only: decaying LayerNorm gains and biases toward zero only hurts.
     matrices = [p for p in model.parameters() if p.ndim >= 2]
@@ -524,32 +544,19 @@ def _gpt_setup(recipe: Recipe, config: dict[str, Any]) -> Setup:
         opt, [optim.lr_scheduler.LinearLR(opt, start_factor=0.01, total_iters=max(warmup, 1)),
               optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total - warmup, 1), eta_min=config["lr"] / 10)],
         milestones=[warmup])
-
-    def loss_fn(logits: Any, targets: Any) -> Any:  # mean cross-entropy per character, in nats
-        return F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1))
-
-    info = {"task": "language_model", "vocabulary": vocab.to_dict(), "corpus_chars": len(text),
-            "splits": [n_train, n_val, len(ids) - n_train - n_val],
-            "description": f"char-GPT {config['n_layer']} layers x {config['d_model']} ({config['n_head']} heads, "
-                           f"context {block}) on Shakespeare ({len(text):,} characters, {classes} distinct)"}
-    return Setup(model=model, optimizer=opt, loss_fn=loss_fn, train=train, val=val, test=test,  # type: ignore
-                 info=info, metrics=("perplexity",), scheduler=schedule, scheduler_interval="step",
+    info = corpus.info(f"char-GPT {config['n_layer']} layers x {config['d_model']} ({config['n_head']} heads, "
+                       f"context {block}) on Shakespeare ({len(corpus.text):,} characters, {classes} distinct)")
+    return Setup(model=model, optimizer=opt, loss_fn=_per_character_loss(classes), train=train, val=val,  # type: ignore
+                 test=test, info=info, metrics=("perplexity",), scheduler=schedule, scheduler_interval="step",
                  description=info["description"])
 
 
 def _gpt_finish(setup: Setup, trainer: Any, run_dir: Path) -> dict[str, Any]:
-    """A text sample from the trained model (temperature 0.8, top-p 0.95): ``sample.txt``."""
-    from nerve.data import CharVocabulary
     from nerve.random import Generator
 
-    vocab = CharVocabulary.from_dict(setup.info["vocabulary"])
-    prompt = "ROMEO:\n" if all(c in vocab.chars for c in "ROMEO:\n") else vocab.chars[0]
-    ids = setup.model.generate(vocab.encode(prompt), 600, temperature=0.8, top_p=0.95,  # type: ignore
-                               generator=Generator(0))
-    sample = prompt + vocab.decode(ids)
-    (run_dir / "sample.txt").write_text(sample + "\n")
-    print(f"sample (temperature 0.8, top-p 0.95):\n{sample[:400]}", flush=True)
-    return {"sample": sample, "sample_temperature": 0.8, "sample_top_p": 0.95}
+    return _write_sample(setup, run_dir, lambda prompt: setup.model.generate(  # type: ignore[operator]
+        prompt, 600, temperature=0.8, top_p=0.95, generator=Generator(0)), {"temperature": 0.8, "top_p": 0.95})
+
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
