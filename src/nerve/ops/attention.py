@@ -98,6 +98,15 @@ def _attend_backward(g: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray,
     return grad_q, grad_k, grad_v, grad_mask
 
 
+def _remember(node: Function, saved: tuple, scale: float, mask: np.ndarray | None, sink: list | None) -> None:
+    """What both attention primitives keep for backward, and the map handed to a caller who asked for it."""
+    node.saved = saved
+    node.scale = scale
+    node.mask_shape = None if mask is None else mask.shape
+    if sink is not None:
+        sink.append(_read_only(saved[3]))
+
+
 class ScaledDotProductAttention(Function):
     """Inputs: q (..., L, E), k (..., S, E), v (..., S, Ev) and optionally an additive float mask that
     broadcasts to (..., L, S). ``keep`` is the dropout keep-mask already scaled by 1/(1-p), or None."""
@@ -105,11 +114,7 @@ class ScaledDotProductAttention(Function):
     def forward(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None = None, *,
                 scale: float, causal: bool, keep: np.ndarray | None, sink: list | None = None) -> np.ndarray:
         out, probs = _attend(q, k, v, mask, scale, causal, keep)
-        self.saved = (q, k, v, probs, keep)
-        self.scale = scale
-        self.mask_shape = None if mask is None else mask.shape
-        if sink is not None:
-            sink.append(_read_only(probs))
+        _remember(self, (q, k, v, probs, keep), scale, mask, sink)
         return out
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
@@ -138,11 +143,7 @@ class PackedSelfAttention(Function):
         # (N, L, 3, H, D) → three (N, H, L, D) views
         q, k, v = np.moveaxis(qkv.reshape(batch, length, 3, heads, dim), (2, 3), (0, 2))
         out, probs = _attend(q, k, v, mask, scale, causal, keep)
-        self.saved = (q, k, v, probs, keep)
-        self.scale = scale
-        self.mask_shape = None if mask is None else mask.shape
-        if sink is not None:
-            sink.append(_read_only(probs))
+        _remember(self, (q, k, v, probs, keep), scale, mask, sink)
         return np.ascontiguousarray(out.transpose(0, 2, 1, 3)).reshape(batch, length, heads * dim)
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
