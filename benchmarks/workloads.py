@@ -3,8 +3,8 @@
 A ``Workload`` names its model, batch, loss and optimizer without naming a framework: ``build`` receives the
 framework's ``nn`` namespace (``torch.nn`` or ``nerve.nn``, which share PyTorch's API), the loss and optimizer
 are looked up by name in the framework's ``nn.functional`` and ``optim``, and the batch is NumPy arrays drawn
-once from a seeded generator. Adding W2–W5, I2 or I5 is adding an entry to ``WORKLOADS`` (a builder that
-defines a small ``nn.Module`` subclass works the same way as ``nn.Sequential`` here).
+once from a seeded generator. A new workload is an entry in ``WORKLOADS`` (a builder that defines a small
+``nn.Module`` subclass, as W4 and W5 do, works the same way as ``nn.Sequential``).
 
 This module imports nothing heavy: the NumPy arrays are only made when the harness calls ``x``/``y``.
 """
