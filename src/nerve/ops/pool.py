@@ -42,7 +42,7 @@ def max_pool_argmax(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding,
     The maxima are a chain of ``np.maximum`` over strided views; the offsets are found afterwards by
     comparing each view with the maxima (3x faster than tracking the running argmax with masked copies).
     """
-    if stride == kernel and dilation == (1, 1) and not any(padding):
+    if _tiles(kernel, stride, padding, dilation):
         best, arg = _max_pool_tiled(x, kernel, out_hw)
         if x.dtype.kind != "f" or not np.isnan(best).any():
             return best, arg
@@ -60,6 +60,11 @@ def max_pool_argmax(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding,
         for k, view in enumerate(views):  # PyTorch routes a NaN window to its last NaN
             arg = np.where(np.isnan(view), dtype(k), arg)
     return best, arg
+
+
+def _tiles(kernel: Pair, stride: Pair, padding: Padding, dilation: Pair) -> bool:
+    """Whether the pooling windows tile the input: no overlap, gaps, padding or dilation."""
+    return stride == kernel and dilation == (1, 1) and not any(padding)
 
 
 def _max_pool_tiled(x: np.ndarray, kernel: Pair, out_hw: Pair) -> tuple[np.ndarray, np.ndarray]:
@@ -133,7 +138,7 @@ class MaxPool2d(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         (arg,) = self.saved
         x_shape, kernel, stride, padding, dilation, out_hw = self.geometry
-        if stride == kernel and dilation == (1, 1) and not any(padding):
+        if _tiles(kernel, stride, padding, dilation):
             return (_route_disjoint(g, arg, x_shape, kernel),)
         zero = g.dtype.type(0)
 
