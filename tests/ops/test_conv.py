@@ -40,6 +40,11 @@ CONV2D_CASES = [
     ((2, 3, 8, 7), (4, 3, 3, 3), 3, 2, 1, 1),
     ((2, 4, 9, 9), (2, 4, 3, 3), 2, 2, 2, 1),
     ((2, 6, 7, 7), (6, 1, 5, 5), 2, 2, 1, 6),
+    # stride 1 with padding beyond the kernel's reach, or uneven between H and W: images on the flat grid share
+    # only max(before, after) rows and columns of padding, and outputs may outgrow the input
+    ((3, 2, 5, 4), (3, 2, 1, 1), 1, 3, 1, 1),
+    ((3, 2, 6, 5), (3, 2, 3, 3), 1, (3, 0), 1, 1),
+    ((2, 2, 5, 6), (2, 2, 2, 3), 1, (4, 1), (2, 1), 1),
 ]
 
 

@@ -249,7 +249,7 @@ class Conv2d(Function):
         pt, pb, pl, pr = padding
         ho = conv_output_size(h, kh, sh, pt + pb, dh)
         wo = conv_output_size(wd, kw, sw, pl + pr, dw)
-        hq, wq = -(-(h + pt + pb) // sh), -(-(wd + pl + pr) // sw)
+        hq, wq, lead = self._grid((h, wd), padding, stride, (ho, wo))
         # (phase row, phase col, flat shift) of each kernel offset, in (i, j) order
         offsets = [((i * dh) % sh, (j * dw) % sw, (i * dh // sh) * wq + j * dw // sw)
                    for i in range(kh) for j in range(kw)]
@@ -271,8 +271,8 @@ class Conv2d(Function):
         for start in range(0, n, chunk):
             xb = x[start : start + chunk]
             m = len(xb) * hq * wq
-            length = m + offsets[-1][2]  # the largest shift is the last offset's
-            phases = self._phases(xb, padding, stride, hq, wq, length, {(a, bb) for a, bb, _ in offsets})
+            length = m + max(offsets[-1][2], lead)  # the largest shift is the last offset's
+            phases = self._phases(xb, padding, stride, (hq, wq, lead), length, {(a, bb) for a, bb, _ in offsets})
             if stacked:
                 windows = self._stack(phases, offsets, groups, cg, m, length, buffer)
                 grid = _matmul(weights, windows)
@@ -290,7 +290,7 @@ class Conv2d(Function):
             else:
                 out[start : start + chunk] = valid
             all_phases.append(phases if self.needs_input_grad[1] else None)
-        self.geometry = (x.shape, padding, stride, hq, wq, offsets, groups, chunk, stacked)
+        self.geometry = (x.shape, padding, stride, (hq, wq, lead), offsets, groups, chunk, stacked)
         self.saved = (all_phases, weights, w.shape)
         return out
 
@@ -306,29 +306,55 @@ class Conv2d(Function):
         return stack.reshape(groups, len(offsets) * cg, m)
 
     @staticmethod
-    def _phases(x: np.ndarray, padding: Padding, stride: Pair, hq: int, wq: int, length: int,
+    def _grid(size: Pair, padding: Padding, stride: Pair, out_hw: Pair) -> tuple[int, int, int]:
+        """(Hq, Wq, lead): each image's slot on the flat grid, and where the first image's pixel (0, 0) sits.
+
+        With stride 1 neighbouring images and rows share their zero padding: a window reaching ``p`` pixels left
+        of column 0 reads the previous row's last ``p`` slots, which are padding as long as Wq ≥ W + p (rows
+        likewise, across images). So a slot is (H + max(pt, pb)) × (W + max(pl, pr)), not (H + pt + pb) ×
+        (W + pl + pr): on ResNet-8's 8×8 layers that is 81 grid positions per image instead of 100, for 64
+        outputs. Strided convolutions keep fully padded images, split into phases.
+        """
+        (h, wd), (pt, pb, pl, pr), (sh, sw) = size, padding, stride
+        if stride == (1, 1):
+            hq, wq = max(h + max(pt, pb), out_hw[0]), max(wd + max(pl, pr), out_hw[1])
+            return hq, wq, pt * wq + pl
+        return -(-(h + pt + pb) // sh), -(-(wd + pl + pr) // sw), 0
+
+    @staticmethod
+    def _phases(x: np.ndarray, padding: Padding, stride: Pair, grid: tuple[int, int, int], length: int,
                 used: set[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
-        """Channel-major padded input split by stride phase: {(a, b): (C, length)}, zero beyond N·Hq·Wq."""
+        """Channel-major padded input split by stride phase: {(a, b): (C, length)} on the grid of :meth:`_grid`."""
         n, c, h, wd = x.shape
         pt, _, pl, _ = padding
         sh, sw = stride
+        hq, wq, lead = grid
         m = n * hq * wq
+        # Arrays are filled, then only their padding zeroed: np.zeros would sweep the whole array once more.
         if stride == (1, 1):
-            flat = np.zeros((c, length), dtype=x.dtype)
-            flat[:, :m].reshape(c, n, hq, wq)[:, :, pt : pt + h, pl : pl + wd] = x.transpose(1, 0, 2, 3)
+            flat = np.empty((c, length), dtype=x.dtype)
+            slots = flat[:, lead : lead + m].reshape(c, n, hq, wq)
+            slots[:, :, :h, :wd] = x.transpose(1, 0, 2, 3)
+            _zero_outside(slots, h, wd)
+            flat[:, :lead] = 0
+            flat[:, lead + m :] = 0
             return {(0, 0): flat}
-        canvas = np.zeros((c, n, hq * sh, wq * sw), dtype=x.dtype)
+        canvas = np.empty((c, n, hq * sh, wq * sw), dtype=x.dtype)
         canvas[:, :, pt : pt + h, pl : pl + wd] = x.transpose(1, 0, 2, 3)
+        canvas[:, :, :pt] = 0
+        canvas[:, :, pt : pt + h, :pl] = 0
+        _zero_outside(canvas, pt + h, pl + wd)
         phases = {}
         for a, b in sorted(used):
-            flat = np.zeros((c, length), dtype=x.dtype)
+            flat = np.empty((c, length), dtype=x.dtype)
             flat[:, :m].reshape(c, n, hq, wq)[...] = canvas[:, :, a::sh, b::sw]
+            flat[:, m:] = 0
             phases[a, b] = flat
         return phases
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         all_phases, weights, w_shape = self.saved
-        x_shape, padding, stride, hq, wq, offsets, groups, chunk, stacked = self.geometry
+        x_shape, padding, stride, (hq, wq, lead), offsets, groups, chunk, stacked = self.geometry
         n, c = x_shape[:2]
         o, cg = w_shape[:2]
         kk, og = len(offsets), o // groups
@@ -349,10 +375,10 @@ class Conv2d(Function):
         for index, start in enumerate(range(0, n, chunk)):
             nb = min(chunk, n - start)
             m = nb * hq * wq
-            length = m + offsets[-1][2]
+            length = m + max(offsets[-1][2], lead)
             grid = grid_buffer[: o * m].reshape(o, nb, hq, wq)
-            grid.fill(0)  # the surplus grid positions must contribute nothing
             grid[:, :, :ho, :wo] = g[start : start + nb].transpose(1, 0, 2, 3)
+            _zero_outside(grid, ho, wo)  # the surplus grid positions must contribute nothing
             grid3 = grid.reshape(groups, og, m)
             if needs[1]:
                 phases = all_phases[index]
@@ -372,10 +398,16 @@ class Conv2d(Function):
                     per_offset = buffer[: kk * c * m].reshape(kk, groups, cg, m)
                     for k in range(kk):  # GEMMs first, then the shifted adds (see forward)
                         _product(weights[k].swapaxes(-1, -2), grid3, out=per_offset[k])
-                g_phases = {key: np.zeros((c, length), dtype=g.dtype) for key in {(a, b) for a, b, _ in offsets}}
+                g_phases = {}
                 for k, (a, b, shift) in enumerate(offsets):
-                    g_phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m] += per_offset[k]
-                self._unphase(g_phases, gx[start : start + nb], padding, stride, hq, wq)
+                    if (a, b) not in g_phases:  # a phase's first window (shift 0 but for some dilations) is copied
+                        g_phases[a, b] = target = np.empty((c, length), dtype=g.dtype)
+                        target[:, :shift] = 0
+                        target[:, shift + m :] = 0
+                        target.reshape(groups, cg, length)[:, :, shift : shift + m] = per_offset[k]
+                    else:
+                        g_phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m] += per_offset[k]
+                self._unphase(g_phases, gx[start : start + nb], padding, stride, (hq, wq, lead))
         if needs[1]:
             if stacked:
                 gw = gw_parts.reshape(groups, kk, cg, og).transpose(0, 3, 2, 1).reshape(w_shape)
@@ -385,19 +417,26 @@ class Conv2d(Function):
 
     @staticmethod
     def _unphase(g_phases: dict[tuple[int, int], np.ndarray], gx: np.ndarray, padding: Padding, stride: Pair,
-                 hq: int, wq: int) -> None:
+                 grid: tuple[int, int, int]) -> None:
         """Adjoint of :meth:`_phases`: write the NCHW gradient of the unpadded input chunk into ``gx``."""
         n, c, h, wd = gx.shape
         pt, _, pl, _ = padding
         sh, sw = stride
+        hq, wq, lead = grid
         m = n * hq * wq
         if stride == (1, 1):
-            canvas = g_phases[0, 0][:, :m].reshape(c, n, hq, wq)
-        else:
-            canvas = np.zeros((c, n, hq * sh, wq * sw), dtype=gx.dtype)
-            for (a, b), flat in g_phases.items():
-                canvas[:, :, a::sh, b::sw] = flat[:, :m].reshape(c, n, hq, wq)
+            gx[...] = g_phases[0, 0][:, lead : lead + m].reshape(c, n, hq, wq)[:, :, :h, :wd].transpose(1, 0, 2, 3)
+            return
+        canvas = np.zeros((c, n, hq * sh, wq * sw), dtype=gx.dtype)
+        for (a, b), flat in g_phases.items():
+            canvas[:, :, a::sh, b::sw] = flat[:, :m].reshape(c, n, hq, wq)
         gx[...] = canvas[:, :, pt : pt + h, pl : pl + wd].transpose(1, 0, 2, 3)
+
+
+def _zero_outside(a: np.ndarray, rows: int, columns: int) -> None:
+    """Zero everything of ``a`` (..., H, W) outside its top-left ``rows`` × ``columns`` block."""
+    a[..., rows:, :] = 0
+    a[..., :rows, columns:] = 0
 
 
 def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
