@@ -146,6 +146,21 @@ def test_gelu_rejects_unknown_approximation():
         F(nerve).gelu(nerve.ones(2), approximate="fast")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_relu_on_a_batch_viewed_as_zero_rows_matches_torch(dtype):
+    # 2·4·16·16 = 2048 elements: the clamp runs against rows of zeros; NaN, ±inf and -0.0 as in PyTorch
+    clean = rand(2, 4, 16, 16, low=-3, high=3, seed=1)
+    x = clean.copy()
+    x.flat[:4] = [np.nan, np.inf, -np.inf, -0.0] if dtype != np.int64 else [0, 5, -5, 1]
+    x = x.astype(dtype)
+    y = nerve.relu(nerve.tensor(x))
+    want = torch.relu(torch.from_numpy(x)).numpy()
+    assert y.dtype == dtype and y.shape == x.shape
+    np.testing.assert_array_equal(y.data, want)
+    if dtype != np.int64:
+        compare_with_torch(lambda lib, t: lib.relu(t), clean.astype(dtype))
+
+
 def test_relu_keeps_dtype_and_gradient_dtype():
     for dt in (np.float32, np.float64):
         x = nerve.tensor(rand(3, dtype=dt), requires_grad=True)

@@ -26,12 +26,27 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 class ReLU(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out = np.maximum(x, 0)
+        out = _clamp_negative(x)
         self.saved = (out,)
         return out
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (g * (self.saved[0] > 0),)
+
+
+_ZERO_ROW = 1024  # elements per row of zeros in _clamp_negative
+
+
+def _clamp_negative(x: np.ndarray) -> np.ndarray:
+    """``max(x, 0)``, NaN kept, against a row of zeros rather than the scalar 0 where the size allows.
+
+    NOTE: NumPy's maximum against a scalar takes a slow loop: on a (64, 16, 32, 32) float32 batch it ran
+    0.39 ms, against 0.21 ms for the same data viewed as rows of 1024 next to a zero row.
+    """
+    if x.size < _ZERO_ROW or x.size % _ZERO_ROW or not x.flags.c_contiguous:
+        return np.maximum(x, 0)
+    zeros = np.zeros(_ZERO_ROW, dtype=x.dtype)
+    return np.maximum(x.reshape(-1, _ZERO_ROW), zeros).reshape(x.shape)
 
 
 class LeakyReLU(Function):

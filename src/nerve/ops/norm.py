@@ -51,6 +51,16 @@ def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).reshape(n, c * length).sum(axis=0, dtype=np.float64).reshape(c, length).sum(axis=1)
 
 
+def _channel_rows(values: np.ndarray, length: int, dtype: np.dtype) -> np.ndarray:
+    """Per-channel ``values`` (C,) repeated into (C, L) rows in ``dtype``, to broadcast against (N, C, L).
+
+    NOTE: NumPy's inner loop over L is several times slower when one operand is a (C, 1) column (stride 0
+    along L) than when both are contiguous rows: x - mean on (64, 16, 1024) float32 took 0.30 ms against
+    0.16 ms. Building the rows costs C·L elements, a 1/N share of one sweep.
+    """
+    return np.repeat(values.astype(dtype)[:, None], length, axis=1)
+
+
 def _row_sum(a: np.ndarray) -> np.ndarray:
     if a.shape[1] >= _BLAS_MIN_LENGTH:
         return a @ np.ones(a.shape[1], a.dtype)
@@ -149,16 +159,17 @@ class BatchNorm(_Norm):
         x3 = x.reshape(n, c, math.prod(x.shape[2:]))
         m = n * x3.shape[2]
         mean = _channel_sum(x3) / m
-        y = x3 - mean.astype(x.dtype)[:, None]
+        length = x3.shape[2]
+        y = x3 - _channel_rows(mean, length, x.dtype)
         var = _channel_dot(y, y) / m
         inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
         if running_mean is not None and running_var is not None:
             running_mean[...] = running_mean * (1.0 - momentum) + mean * momentum
             running_var[...] = running_var * (1.0 - momentum) + var * (momentum * m / (m - 1))
         w, b = _split(params, has_weight, has_bias)
-        y *= (inv_std if w is None else inv_std * w)[:, None]
+        y *= _channel_rows(inv_std if w is None else inv_std * w, length, x.dtype)
         if b is not None:
-            y += b[:, None]
+            y += _channel_rows(b, length, x.dtype)
         self.saved = (x3, mean.astype(x.dtype), inv_std, w)
         return y.reshape(x.shape)
 
@@ -171,16 +182,16 @@ class BatchNorm(_Norm):
         sum_g = _channel_sum(g3) if need_x or need_b else None
         dx = sum_gx = None
         if need_x or need_w:
-            xc = x3 - mean[:, None]
+            xc = x3 - _channel_rows(mean, x3.shape[2], dt)
             sum_gx = _channel_dot(g3, xc) * inv_std  # sum(g * xhat), float64
         if need_x:
             # dx = k * (g - sum(g) / m - xhat * sum(g * xhat) / m) with k = weight * inv_std, built in place
             # in the x - mean buffer
             k = inv_std.astype(np.float64) if w is None else inv_std * w.astype(np.float64)
-            xc *= (sum_gx * inv_std / m).astype(dt)[:, None]
-            xc += (sum_g / m).astype(dt)[:, None]
+            xc *= _channel_rows(sum_gx * inv_std / m, x3.shape[2], dt)
+            xc += _channel_rows(sum_g / m, x3.shape[2], dt)
             np.subtract(g3, xc, out=xc)
-            xc *= k.astype(dt)[:, None]
+            xc *= _channel_rows(k, x3.shape[2], dt)
             dx = xc.reshape(g.shape)
         dw = sum_gx.astype(dt) if need_w else None
         db = sum_g.astype(dt) if need_b else None
