@@ -273,7 +273,7 @@ class Conv2d(Function):
         for start in range(0, n, chunk):
             xb = x[start : start + chunk]
             m = len(xb) * hq * wq
-            length = m + max(offsets[-1][2], lead)  # the largest shift is the last offset's
+            length = m + max(offsets[-1][2], lead)  # reads run up to the last shift past M, data up to lead
             phases = self._phases(xb, padding, stride, (hq, wq, lead), length, {(a, bb) for a, bb, _ in offsets})
             if stacked:
                 windows = self._stack(phases, offsets, groups, cg, m, length, buffer)
