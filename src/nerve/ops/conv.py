@@ -44,9 +44,7 @@ Pair = tuple[int, int]
 PER_OFFSET_MIN_CHANNELS = 8
 
 #: Bytes of kernel-offset products per batch chunk in :class:`Conv2d` (sized to stay in the last-level cache).
-#: 4-8 MiB ran W3 equally fast on its own, but with 6 MiB some whole benchmark processes ran W3 at 170-180 ms
-#: instead of 90-100 (4 of 8 runs; NumPy asks the kernel for huge pages from 4 MiB up, a likely cause).
-CHUNK_BYTES = 4 * 2**20
+CHUNK_BYTES = 6 * 2**20
 
 #: Batch chunks of :class:`Conv2dIm2col`: at most this many bytes of columns (its GEMMs are thin, K = C·kh·kw
 #: is 9-150, so they run at memory speed unless the columns just copied are still in the core's own cache) but
