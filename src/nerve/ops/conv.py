@@ -237,6 +237,12 @@ class Conv2d(Function):
     42 MB (16 channels) go out to memory and back. Within a chunk the windows are stacked (contiguous runs,
     memcpy speed, in cache) so the offsets become one GEMM with K = kh·kw·C/groups, and weight gradients one
     GEMM too: 10 % faster on W3 than kh·kw thin GEMMs with K = C/groups, which depthwise layers still use.
+
+    Backward of stride-1, one-group layers (most of a ResNet) correlates the output gradient with the flipped
+    kernel (:meth:`_backward_by_correlation`): 6-9 % faster on W3's stride-1 layers than the general route,
+    which multiplies back per offset and adds the products onto the phases at their shifts. For strided
+    layers the correlation route ran 8-15 % slower (each phase needs its own thin GEMM), so they keep the
+    general one.
     """
 
     fresh_grads = True  # every gradient is a new array (GEMM outputs, accumulated canvases)
@@ -372,6 +378,11 @@ class Conv2d(Function):
         grid_buffer = np.empty(o * chunk * hq * wq, dtype=g.dtype)
         if needs[0]:
             gx = np.empty(x_shape, dtype=g.dtype)
+        if stacked and stride == (1, 1) and groups == 1:
+            gw_parts = self._backward_by_correlation(g, gx, all_phases, weights, buffer) if needs[1] else None
+            if needs[1]:
+                gw = gw_parts.reshape(kk, o, c).transpose(1, 2, 0).reshape(w_shape)
+            return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
         for index, start in enumerate(range(0, n, chunk)):
             nb = min(chunk, n - start)
             m = nb * hq * wq
@@ -414,6 +425,48 @@ class Conv2d(Function):
             else:
                 gw = gw_parts.transpose(1, 2, 3, 0).reshape(w_shape)
         return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
+
+    def _backward_by_correlation(self, g: np.ndarray, gx: np.ndarray | None, all_phases: list,
+                                 weights: np.ndarray, buffer: np.ndarray) -> np.ndarray | None:
+        """Stride-1, one-group backward from one stack of shifted output-gradient windows per chunk.
+
+        The input gradient is a correlation of the output gradient G with the flipped kernel,
+        ``dX[:, q] = Σ_k W_kᵀ G[:, q − s_k]``, so the kh·kw windows of G shifted by −s_k, stacked (kh·kw·O, M), give
+        dX in one GEMM, ``(C, kh·kw·O) @ stack``, and the weight gradient in another, ``stack @ Xᵀ`` against the
+        saved flat input: no restacking of the input windows and no shifted adds of per-offset products (which
+        the strided route needs). Writes ``gx`` (when given) and returns the weight gradient as (kh·kw·O, C),
+        or ``None`` when the weight needs none.
+        """
+        x_shape, _, _, (hq, wq, lead), offsets, _, chunk, _ = self.geometry
+        n, c, h, wd = x_shape
+        o = weights.shape[1]
+        kk = len(offsets)
+        ho, wo = g.shape[2:]
+        needs = self.needs_input_grad
+        largest = offsets[-1][2]
+        margin = max(0, largest - lead)  # zeros before G, so that every shifted window starts inside the canvas
+        gw_parts = np.zeros((kk * o, c), dtype=g.dtype) if needs[1] else None
+        flipped = np.ascontiguousarray(weights[0].reshape(o, kk, c).transpose(2, 1, 0)).reshape(c, kk * o)
+        for index, start in enumerate(range(0, n, chunk)):
+            nb = min(chunk, n - start)
+            m = nb * hq * wq
+            canvas = np.empty((o, margin + lead + m), dtype=g.dtype)
+            canvas[:, :margin] = 0
+            canvas[:, margin + m :] = 0
+            grid = canvas[:, margin : margin + m].reshape(o, nb, hq, wq)
+            grid[:, :, :ho, :wo] = g[start : start + nb].transpose(1, 0, 2, 3)
+            _zero_outside(grid, ho, wo)
+            stack = buffer[: kk * o * m].reshape(kk, o, m)
+            for k, (_, _, shift) in enumerate(offsets):
+                begin = margin + lead - shift
+                stack[k] = canvas[:, begin : begin + m]
+            stack2 = stack.reshape(kk * o, m)
+            if needs[1]:
+                gw_parts += stack2 @ all_phases[index][0, 0][:, lead : lead + m].T
+            if needs[0]:
+                d_input = flipped @ stack2
+                gx[start : start + nb] = d_input.reshape(c, nb, hq, wq)[:, :, :h, :wd].transpose(1, 0, 2, 3)
+        return gw_parts
 
     @staticmethod
     def _unphase(g_phases: dict[tuple[int, int], np.ndarray], gx: np.ndarray, padding: Padding, stride: Pair,
