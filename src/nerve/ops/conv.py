@@ -369,20 +369,20 @@ class Conv2d(Function):
         gw = gx = gb = None
         if len(needs) == 3 and needs[2]:
             gb = g.sum(axis=(0, 2, 3))
+        buffer = np.empty(kk * max(o, c) * hq * wq * chunk, dtype=g.dtype)
+        if needs[0]:
+            gx = np.empty(x_shape, dtype=g.dtype)
+        if stacked and stride == (1, 1) and groups == 1:
+            gw_parts = self._backward_by_correlation(g, gx, all_phases, weights, buffer)
+            if gw_parts is not None:
+                gw = gw_parts.reshape(kk, o, c).transpose(1, 2, 0).reshape(w_shape)
+            return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
         # Weight gradients summed over chunks: (G, kh·kw·C/G, O/G) when stacked, computed as windows @ gridᵀ (this
         # operand order ran 1.7x faster in OpenBLAS than grid @ windowsᵀ on ResNet-8 shapes); per offset
         # (kh·kw, G, O/G, C/G) otherwise, the layout of ``weights``.
         if needs[1]:
             gw_parts = np.zeros(weights.swapaxes(-1, -2).shape if stacked else weights.shape, dtype=g.dtype)
-        buffer = np.empty(kk * max(o, c) * hq * wq * chunk, dtype=g.dtype)
         grid_buffer = np.empty(o * chunk * hq * wq, dtype=g.dtype)
-        if needs[0]:
-            gx = np.empty(x_shape, dtype=g.dtype)
-        if stacked and stride == (1, 1) and groups == 1:
-            gw_parts = self._backward_by_correlation(g, gx, all_phases, weights, buffer) if needs[1] else None
-            if needs[1]:
-                gw = gw_parts.reshape(kk, o, c).transpose(1, 2, 0).reshape(w_shape)
-            return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
         for index, start in enumerate(range(0, n, chunk)):
             nb = min(chunk, n - start)
             m = nb * hq * wq
