@@ -437,8 +437,8 @@ class Conv2d(Function):
         the strided route needs). Writes ``gx`` (when given) and returns the weight gradient as (kh·kw·O, C),
         or ``None`` when the weight needs none.
         """
-        x_shape, _, _, (hq, wq, lead), offsets, _, chunk, _ = self.geometry
-        n, c, h, wd = x_shape
+        x_shape, padding, _, (hq, wq, lead), offsets, _, chunk, _ = self.geometry
+        n, c = x_shape[:2]
         o = weights.shape[1]
         kk = len(offsets)
         ho, wo = g.shape[2:]
@@ -463,9 +463,8 @@ class Conv2d(Function):
             stack2 = stack.reshape(kk * o, m)
             if needs[1]:
                 gw_parts += stack2 @ all_phases[index][0, 0][:, lead : lead + m].T
-            if needs[0]:
-                d_input = flipped @ stack2
-                gx[start : start + nb] = d_input.reshape(c, nb, hq, wq)[:, :, :h, :wd].transpose(1, 0, 2, 3)
+            if needs[0]:  # the product's column q is input position lead + q: the stride-1 phase, lead 0
+                self._unphase({(0, 0): flipped @ stack2}, gx[start : start + nb], padding, (1, 1), (hq, wq, 0))
         return gw_parts
 
     @staticmethod
