@@ -29,7 +29,7 @@ NOISE_NOTE = ("Note: these machines are shared and noisy; absolute times drift b
               "ratios, measured side by side in one process, are the figure of merit.")
 
 
-def _reexec_without_openblas_vars() -> None:
+def _reexec_without_openblas_vars(module: str = "benchmarks.run") -> None:
     """Restart this command with the OpenBLAS variables removed, if the machine sets them (benchmarks only).
 
     A fresh interpreter guarantees NumPy has not loaded OpenBLAS yet; the memory children inherit the cleaned
@@ -42,7 +42,7 @@ def _reexec_without_openblas_vars() -> None:
     previous = os.environ.get(_UNSET_MARK)
     env[_UNSET_MARK] = ";".join(filter(None, [previous, *(f"{k}={v}" for k, v in found.items())]))
     sys.stdout.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "benchmarks.run", *sys.argv[1:]], env)
+    os.execve(sys.executable, [sys.executable, "-m", module, *sys.argv[1:]], env)
 
 
 def _unset_openblas() -> dict[str, str]:
