@@ -161,6 +161,15 @@ def test_relu_on_a_batch_viewed_as_zero_rows_matches_torch(dtype):
         compare_with_torch(lambda lib, t: lib.relu(t), clean.astype(dtype))
 
 
+def test_relu_gradient_at_nan_inf_and_signed_zero_matches_torch():
+    x = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 2.0, -2.0], np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    torch.relu(xt).backward(torch.full((7,), 3.0))
+    xn = nerve.tensor(x, requires_grad=True)
+    nerve.relu(xn).backward(nerve.full((7,), 3.0))
+    np.testing.assert_array_equal(xn.grad.data, xt.grad.numpy())  # [3, 3, 0, 0, 0, 3, 0]
+
+
 def test_relu_keeps_dtype_and_gradient_dtype():
     for dt in (np.float32, np.float64):
         x = nerve.tensor(rand(3, dtype=dt), requires_grad=True)

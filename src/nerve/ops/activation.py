@@ -31,7 +31,8 @@ class ReLU(Function):
         return out
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
-        return (g * (self.saved[0] > 0),)
+        # The output is 0 or positive or NaN; as PyTorch (zero where out <= 0), a NaN output passes g through.
+        return (g * (self.saved[0] != 0),)
 
 
 _ZERO_ROW = 1024  # elements per row of zeros in _clamp_negative
