@@ -34,6 +34,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nerve.autograd.function import Function
+from nerve.ops._util import channel_sum
 from nerve.ops.shape import reshape, squeeze, unsqueeze
 from nerve.tensor import Tensor
 
@@ -192,7 +193,7 @@ class Conv2dIm2col(Function):
                 gw_t += _matmul(cols, grid_chunk.swapaxes(-1, -2))
             gw = gw_t.swapaxes(-1, -2).reshape(w.shape)
         if len(needs) == 3 and needs[2]:
-            gb = g.sum(axis=(0, 2, 3))
+            gb = channel_sum(g.reshape(*g.shape[:2], -1)).astype(g.dtype)
         if needs[0]:  # one GEMM and one col2im for the whole batch: per chunk, the col2im adds cost more in calls
             dcols = _matmul(w.reshape(groups, og, k).swapaxes(-1, -2), grid.reshape(groups, og, n * ho * width))
             gx = np.empty(x_shape, dtype=g.dtype)
@@ -368,7 +369,7 @@ class Conv2d(Function):
         needs = self.needs_input_grad
         gw = gx = gb = None
         if len(needs) == 3 and needs[2]:
-            gb = g.sum(axis=(0, 2, 3))
+            gb = channel_sum(g.reshape(*g.shape[:2], -1)).astype(g.dtype)
         buffer = np.empty(kk * max(o, c) * hq * wq * chunk, dtype=g.dtype)
         if needs[0]:
             gx = np.empty(x_shape, dtype=g.dtype)
@@ -558,7 +559,7 @@ class ConvTranspose2d(Function):
             x4 = x.reshape(n, groups, cg, h * wd)
             gw = np.matmul(x4, dcols.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)
         if len(needs) == 3 and needs[2]:
-            gb = g.sum(axis=(0, 2, 3))
+            gb = channel_sum(g.reshape(*g.shape[:2], -1)).astype(g.dtype)
         return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
 
 

@@ -24,29 +24,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from nerve.autograd.function import Function
+from nerve.ops._util import BLAS_MIN_LENGTH, channel_sum
 from nerve.tensor import Tensor, _wrap
 
-# Below this row length one BLAS call per row costs more than NumPy's own reductions.
-_BLAS_MIN_LENGTH = 32
-
-
 # ----------------------------------------------------------------------------------------- reductions
-
-
-def _channel_sum(a: np.ndarray) -> np.ndarray:
-    """Sum of an (N, C, L) array over N and L: float64 of shape (C,)."""
-    n, c, length = a.shape
-    if length >= _BLAS_MIN_LENGTH:
-        per_row = a.reshape(n * c, length) @ np.ones(length, a.dtype)
-        return per_row.reshape(n, c).sum(axis=0, dtype=np.float64)
-    # NOTE: sum(axis=(0, 2)) is slow on this layout; one reduction over the leading axis is not
-    return a.reshape(n, c * length).sum(axis=0, dtype=np.float64).reshape(c, length).sum(axis=1)
 
 
 def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Sum of a * b over N and L for (N, C, L) arrays: float64 of shape (C,)."""
     n, c, length = a.shape
-    if length >= _BLAS_MIN_LENGTH:
+    if length >= BLAS_MIN_LENGTH:
         return np.vecdot(a, b).sum(axis=0, dtype=np.float64)
     return (a * b).reshape(n, c * length).sum(axis=0, dtype=np.float64).reshape(c, length).sum(axis=1)
 
@@ -62,19 +49,19 @@ def _channel_rows(values: np.ndarray, length: int, dtype: np.dtype) -> np.ndarra
 
 
 def _row_sum(a: np.ndarray) -> np.ndarray:
-    if a.shape[1] >= _BLAS_MIN_LENGTH:
+    if a.shape[1] >= BLAS_MIN_LENGTH:
         return a @ np.ones(a.shape[1], a.dtype)
     return a.sum(axis=1)
 
 
 def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if a.shape[1] >= _BLAS_MIN_LENGTH:
+    if a.shape[1] >= BLAS_MIN_LENGTH:
         return np.vecdot(a, b)
     return np.einsum("rm,rm->r", a, b)
 
 
 def _column_sum(a: np.ndarray) -> np.ndarray:
-    if a.shape[0] >= _BLAS_MIN_LENGTH:
+    if a.shape[0] >= BLAS_MIN_LENGTH:
         return np.ones(a.shape[0], a.dtype) @ a
     return a.sum(axis=0)
 
@@ -158,7 +145,7 @@ class BatchNorm(_Norm):
         n, c = x.shape[:2]
         x3 = x.reshape(n, c, math.prod(x.shape[2:]))
         m = n * x3.shape[2]
-        mean = _channel_sum(x3) / m
+        mean = channel_sum(x3) / m
         length = x3.shape[2]
         y = x3 - _channel_rows(mean, length, x.dtype)
         var = _channel_dot(y, y) / m
@@ -179,7 +166,7 @@ class BatchNorm(_Norm):
         m = x3.shape[0] * x3.shape[2]
         dt = x3.dtype
         g3 = g.reshape(x3.shape)
-        sum_g = _channel_sum(g3) if need_x or need_b else None
+        sum_g = channel_sum(g3) if need_x or need_b else None
         dx = sum_gx = None
         if need_x or need_w:
             xc = x3 - _channel_rows(mean, x3.shape[2], dt)
@@ -251,7 +238,7 @@ class GroupNorm(_Norm):
             gh = g3 if w is None else g3 * w[:, None]
             dx = _rows_backward(gh.reshape(xhat.shape), xhat, inv_std).reshape(self.x_shape)
         dw = _channel_dot(g3, xhat3).astype(xhat.dtype) if need_w else None
-        db = _channel_sum(g3).astype(xhat.dtype) if need_b else None
+        db = channel_sum(g3).astype(xhat.dtype) if need_b else None
         return (dx, *self._param_grads(dw, db))
 
 
