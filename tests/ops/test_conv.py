@@ -74,6 +74,23 @@ def test_conv2d_same_padding_matches_torch(ws, dilation) -> None:
                rand(1, 2, 5, 6, seed=1), rand(*ws, seed=2))
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_bias_gradient_with_a_frozen_weight_matches_torch(groups: int) -> None:
+    # im2col takes the bias gradient from the weight-gradient GEMM (a row of ones under the columns); with the
+    # weight frozen, as in fine-tuning, that GEMM does not run and the bias must still get its gradient
+    import torch
+
+    x, b, g = rand(2, 4, 6, 5, seed=1, dtype=np.float32), rand(6, seed=3, dtype=np.float32), rand(2, 6, 6, 5, seed=4)
+    w = rand(6, 4 // groups, 3, 3, seed=2, dtype=np.float32)
+    xt, bt = torch.tensor(x, requires_grad=True), torch.tensor(b, requires_grad=True)
+    torch.nn.functional.conv2d(xt, torch.tensor(w), bt, padding=1, groups=groups).backward(torch.tensor(g).float())
+    xn, wn, bn = nerve.tensor(x, requires_grad=True), nerve.tensor(w), nerve.tensor(b, requires_grad=True)
+    F.conv2d(xn, wn, bn, padding=1, groups=groups).backward(nerve.tensor(g.astype(np.float32)))
+    assert wn.grad is None
+    np.testing.assert_allclose(bn.grad.data, bt.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(xn.grad.data, xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
 def test_conv2d_float64_matches_torch_tightly() -> None:
     compare_with_torch(lambda lib, x, w: lib.nn.functional.conv2d(x, w, stride=2, padding=1),
                        rand(2, 3, 9, 9, seed=1), rand(4, 3, 3, 3, seed=2), rtol=1e-12, atol=1e-12)
