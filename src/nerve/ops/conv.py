@@ -434,7 +434,11 @@ class Conv2d(Function):
                cg: int, m: int, length: int, buffer: np.ndarray) -> np.ndarray:
         """The kh·kw shifted windows of a chunk stacked as (G, kh·kw·C/G, M) in ``buffer`` (rows (offset, c)).
 
-        Each window row is a contiguous run, so this is memcpy-speed copying of data that stays in cache."""
+        Each window row is a contiguous run, so this is memcpy-speed copying of data that stays in cache. A 1×1
+        kernel's single window is returned as a view of its phase, uncopied."""
+        if len(offsets) == 1:
+            (a, b, shift), = offsets
+            return phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m]
         stack = buffer[: groups * len(offsets) * cg * m].reshape(groups, len(offsets), cg, m)
         for k, (a, b, shift) in enumerate(offsets):
             stack[:, k] = phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m]
@@ -532,15 +536,18 @@ class Conv2d(Function):
                     per_offset = buffer[: kk * c * m].reshape(kk, groups, cg, m)
                     for k in range(kk):  # GEMMs first, then the shifted adds (see forward)
                         _product(weights[k].swapaxes(-1, -2), grid3, out=per_offset[k])
-                g_phases = {}
-                for k, (a, b, shift) in enumerate(offsets):
-                    if (a, b) not in g_phases:  # a phase's first window (shift 0 but for some dilations) is copied
-                        g_phases[a, b] = target = np.empty((c, length), dtype=g.dtype)
-                        target[:, :shift] = 0
-                        target[:, shift + m :] = 0
-                        target.reshape(groups, cg, length)[:, :, shift : shift + m] = per_offset[k]
-                    else:
-                        g_phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m] += per_offset[k]
+                if kk == 1 and stride != (1, 1):  # the one product is the phase gradient (strided phases start at 0)
+                    g_phases = {offsets[0][:2]: per_offset[0].reshape(c, m)}
+                else:
+                    g_phases = {}
+                    for k, (a, b, shift) in enumerate(offsets):
+                        if (a, b) not in g_phases:  # a phase's first window (shift 0 but for some dilations) is copied
+                            g_phases[a, b] = target = np.empty((c, length), dtype=g.dtype)
+                            target[:, :shift] = 0
+                            target[:, shift + m :] = 0
+                            target.reshape(groups, cg, length)[:, :, shift : shift + m] = per_offset[k]
+                        else:
+                            g_phases[a, b].reshape(groups, cg, length)[:, :, shift : shift + m] += per_offset[k]
                 self._unphase(g_phases, gx[start : start + nb], padding, stride, (hq, wq, lead))
         if needs[1]:
             if stacked:
@@ -561,16 +568,14 @@ class Conv2d(Function):
         if stride == (1, 1):
             gx[...] = g_phases[0, 0][:, lead : lead + m].reshape(c, n, hq, wq)[:, :, :h, :wd].transpose(1, 0, 2, 3)
             return
-        # The phases partition the input's pixels; those of phases no kernel offset reads get zero gradient.
-        for a in range(sh):
-            for b in range(sw):
-                (y0, ys, cy), (x0, xs, cx) = _phase_span(a, sh, pt, h, hq), _phase_span(b, sw, pl, wd, wq)
-                target = gx[:, :, ys :: sh, xs :: sw]
-                if (a, b) in g_phases:
-                    grid4 = g_phases[a, b][:, :m].reshape(c, n, hq, wq)
-                    target[...] = grid4[:, :, y0 : y0 + cy, x0 : x0 + cx].transpose(1, 0, 2, 3)
-                else:
-                    target[...] = 0
+        # The phases partition the input's pixels; those of phases no kernel offset reads (a 1×1 kernel's, a
+        # kernel smaller than its stride) get zero gradient: one contiguous fill, not strided ones per phase.
+        if len(g_phases) < sh * sw:
+            gx[...] = 0
+        for (a, b), flat in g_phases.items():
+            (y0, ys, cy), (x0, xs, cx) = _phase_span(a, sh, pt, h, hq), _phase_span(b, sw, pl, wd, wq)
+            grid4 = flat[:, :m].reshape(c, n, hq, wq)
+            gx[:, :, ys :: sh, xs :: sw] = grid4[:, :, y0 : y0 + cy, x0 : x0 + cx].transpose(1, 0, 2, 3)
 
 
 def _row_windows(src: np.ndarray, kernel: Pair, steps: Pair, m: int, buffer: np.ndarray) -> np.ndarray:
