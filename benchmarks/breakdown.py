@@ -48,7 +48,10 @@ def _subclasses(cls: type) -> Iterator[type]:
 
 def _timed_steps(step: Callable[[], Any], steps: int) -> float:
     """Mean ms per step over ``steps`` steps."""
+    from benchmarks import harness
+
     gc.collect()
+    harness.settle()
     t0 = time.perf_counter()
     for _ in range(steps):
         step()

@@ -25,6 +25,11 @@ from benchmarks.workloads import Workload
 THREADS = 2  # WORKLOADS.md: torch.set_num_threads(2); NumPy's BLAS gets the same budget
 SEED = 0
 FRAMEWORKS = ("nerve", "torch")
+#: Seconds to wait before each timed block. After its last call a framework's idle worker threads keep spinning
+#: (NumPy's OpenBLAS worker for ~0.1 s, torch's OpenMP threads for ~8 ms: process CPU time over a sleep after
+#: a call) on the core the other framework's next block needs. Without the pause, ``benchmarks.layers`` on a
+#: 2-core machine timed torch's W3 convolutions at 70 ms instead of the 44 ms they take in torch's own step.
+SETTLE_S = 0.25
 
 # Kept alive for the life of the process: dropping the controller would not undo the limit, but holding it
 # makes the intent visible and lets a caller restore the original limits if it ever needs to.
@@ -135,7 +140,8 @@ def time_side_by_side(w: Workload, frameworks: dict[str, Framework], steps: int,
     nerve starts from torch's initial weights. The block order flips every repeat so neither framework always
     runs first (after the other has warmed or cooled the caches). The garbage collector stays on, as in
     real training (a framework whose graph makes reference cycles pays for it here), and a full collection
-    runs before each block so one framework's garbage is not collected on the other's clock.
+    runs before each block so one framework's garbage is not collected on the other's clock. Each block then
+    waits for the other framework's worker threads to stop spinning (:func:`settle`).
     """
     x, y = make_batch(w)
     torch_model = build_model(frameworks["torch"], w)
@@ -156,11 +162,17 @@ def time_side_by_side(w: Workload, frameworks: dict[str, Framework], steps: int,
         for name in FRAMEWORKS if r % 2 == 0 else FRAMEWORKS[::-1]:
             run, out = step[name], samples[name]
             gc.collect()
+            settle()
             for _ in range(steps):
                 t0 = clock()
                 run()
                 out.append((clock() - t0) * 1e3)
     return Timing(w.id, samples, diff)
+
+
+def settle() -> None:
+    """Let the other framework's (or the last block's) spinning worker threads go to sleep: see ``SETTLE_S``."""
+    time.sleep(SETTLE_S)
 
 
 def matmul_peak_gflops(n: int = 2048, tries: int = 5) -> float:

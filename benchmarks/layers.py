@@ -116,6 +116,8 @@ def make_call(fw: Any, module: Any, x: Any, grad: Any) -> Callable[[], None]:
 def time_layer(layer: Layer, frameworks: dict[str, Any], repeat: int, calls: int) -> dict[str, Any]:
     import numpy as np
 
+    from benchmarks import harness
+
     rng = np.random.default_rng(0)
     x = rng.standard_normal(layer.input_shape).astype(np.float32)
     torch_fw = frameworks["torch"]
@@ -135,6 +137,7 @@ def time_layer(layer: Layer, frameworks: dict[str, Any], repeat: int, calls: int
     times: dict[str, list[float]] = {name: [] for name in frameworks}
     for block in range(repeat):
         for name in (list(frameworks) if block % 2 == 0 else list(frameworks)[::-1]):
+            harness.settle()  # the other framework's idle threads would otherwise share this block's cores
             for _ in range(calls):
                 t0 = time.perf_counter()
                 runs[name]()
