@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import traceback
@@ -147,6 +148,32 @@ def print_table(rows: list[dict[str, Any]]) -> None:
           "model creation. GFLOP/s = nerve's analytic FLOPs per step / nerve median; % peak = of the matmul peak.")
 
 
+#: A framework whose slowest block median exceeds its fastest by this factor ran through a slow period.
+BLOCK_SPREAD_WARNING = 1.3
+
+
+def block_medians(samples_ms: list[float], steps: int) -> list[float]:
+    """Median step time of each timed block (``samples_ms`` holds the blocks one after another)."""
+    return [statistics.median(samples_ms[i : i + steps]) for i in range(0, len(samples_ms), steps)]
+
+
+def slow_period_warnings(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per workload and framework whose block medians spread by more than ``BLOCK_SPREAD_WARNING``.
+
+    The machines slow memory-heavy work for tens of seconds at a time (benchmarks/README.md); a run that
+    overlaps such a period shows it as a few blocks far slower than the rest, and its median is not the
+    machine's steady figure.
+    """
+    lines = []
+    for r in rows:
+        for fw in ("nerve", "torch"):
+            blocks = r.get(f"{fw}_block_median_ms")
+            if blocks and max(blocks) > BLOCK_SPREAD_WARNING * min(blocks):
+                lines.append(f"WARNING: {r['workload']}: {fw}'s block medians range from {min(blocks):.3g} to "
+                             f"{max(blocks):.3g} ms: a slow period overlapped this run; re-run it for the ratio.")
+    return lines
+
+
 def run_workload(wid: str, args: argparse.Namespace, frameworks: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     """Time ``wid`` side by side and add the figures to ``row`` (which may already hold its memory figures)."""
     from benchmarks import harness
@@ -164,6 +191,7 @@ def run_workload(wid: str, args: argparse.Namespace, frameworks: dict[str, Any],
         row[f"{fw}_min_ms"] = t.min(fw)
         row[f"{fw}_gflops"] = w.step_flops / (t.median(fw) * 1e-3) / 1e9
         row[f"{fw}_samples_ms"] = t.samples_ms[fw]
+        row[f"{fw}_block_median_ms"] = block_medians(t.samples_ms[fw], args.steps)
     row["time_ratio"] = _ratio(row["nerve_median_ms"], row["torch_median_ms"])
     row["first_step_max_abs_diff"] = t.first_output_max_abs_diff
     return row
@@ -219,6 +247,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"same weights: max |nerve - torch| = {r['first_step_max_abs_diff']:.2e}")
         else:
             print(f"{r['workload']}: FAILED in timing (traceback above and in --json)")
+    for line in slow_period_warnings(list(rows.values())):
+        print(line)
     if any(r.get("nerve_peak_fraction", 0) > 1 for r in rows.values()):
         print("WARNING: a workload exceeds 100% of the matmul peak: the peak measurement was disturbed by other "
               "load; re-run for the fractions.")
