@@ -12,7 +12,6 @@ RECIPE_NAMES = ", ".join(sorted([
 ]))
 
 
-@pytest.mark.slow
 @pytest.mark.download
 def test_nerve_train_default_reaches_98_percent_on_mnist(tmp_path, capsys):
     """The README's main job: `nerve train` (MLP 784-256-128-10, Adam, 10 epochs) on the full MNIST."""

@@ -35,7 +35,6 @@ def test_resnet_mnist_with_augmentation_reaches_99_3_percent(tmp_path: Path) -> 
     assert results["test"]["accuracy"] >= 0.993, results
 
 
-@pytest.mark.slow
 @pytest.mark.download
 def test_transfer_from_digits_0_4_beats_training_from_scratch_on_5_9() -> None:
     spec = importlib.util.spec_from_file_location("transfer_mnist", ROOT / "examples" / "transfer_mnist.py")

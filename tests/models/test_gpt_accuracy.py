@@ -10,7 +10,6 @@ from nerve.cli import main
 
 
 @pytest.mark.long
-@pytest.mark.slow
 @pytest.mark.download
 def test_char_gpt_on_shakespeare_reaches_1_6_nats_per_char(tmp_path) -> None:
     """The default recipe (4 blocks x 192, context 128, two passes over the 5 M-character corpus, about 30
