@@ -1,5 +1,6 @@
 """nerve keeps large temporaries' pages mapped between steps (see nerve/_allocator.py)."""
 
+import os
 import subprocess
 import sys
 
@@ -24,6 +25,11 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt tuning is Linux-only")
 
 
+def glibc_default_env() -> dict[str, str]:
+    """This environment without any malloc or nerve tuning variables the caller may have set."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "NERVE_TUNE"))}
+
+
 def page_faults(setup: str, env: dict[str, str] | None = None, megabytes: int = 30) -> int:
     out = subprocess.run([sys.executable, "-c", PROBE.format(setup=setup, megabytes=megabytes)],
                          capture_output=True, text=True, check=True, env=env)
@@ -32,9 +38,7 @@ def page_faults(setup: str, env: dict[str, str] | None = None, megabytes: int = 
 
 @linux_only
 def test_importing_nerve_keeps_freed_large_arrays_mapped() -> None:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "NERVE_TUNE"))}
+    env = glibc_default_env()
     tuned = page_faults("import nerve; assert nerve._allocator.tune()", env)
     untuned = page_faults("", env)
     # 30 MB of new pages is 7,680 faults of 4 KB; tuned, the heap keeps and reuses them.
@@ -44,18 +48,13 @@ def test_importing_nerve_keeps_freed_large_arrays_mapped() -> None:
 
 @linux_only
 def test_a_step_larger_than_any_trim_threshold_keeps_its_pages() -> None:
-    import os
-
     # A ResNet-8 step (batch 64) frees ~100 MB at the heap top. With a 64 MB trim threshold glibc returned it
     # every step and the next step faulted it back in: 21,000 faults and 80 -> 120 ms per step, measured.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "NERVE_TUNE"))}
-    tuned = page_faults("import nerve; assert nerve._allocator.tune()", env, megabytes=160)
+    tuned = page_faults("import nerve; assert nerve._allocator.tune()", glibc_default_env(), megabytes=160)
     assert tuned < 100, tuned  # 160 MB of new pages would be 40,960 faults
 
 
 @linux_only
 def test_tuning_can_be_switched_off() -> None:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | {"NERVE_TUNE_MALLOC": "0"}
+    env = glibc_default_env() | {"NERVE_TUNE_MALLOC": "0"}
     assert page_faults("import nerve; assert not nerve._allocator.tune()", env) > 1000  # ~7,680

@@ -10,7 +10,7 @@ threshold by itself once a large mmapped block is freed, which is why a process 
 ``tune()`` sets both thresholds up front: blocks up to 32 MB (glibc's ceiling) come from the heap, and the free
 heap top is never trimmed. Any finite trim threshold is a step size above which the whole step is returned and
 faulted back in: with glibc's own 64 MB (twice the mmap threshold), a ResNet-8 step at batch 64, which frees
-~100 MB at the heap top, took 21,000 page faults and 117-122 ms against 1 fault and 79-81 ms untrimmed (2-core
+~100 MB at the heap top, took 21,000 page faults and 117-128 ms against 1 fault and 79-83 ms untrimmed (2-core
 Zen 4; whether the top was free to trim varied from process to process, so runs were bimodal). Peak memory is
 unchanged (the same arrays are live at the peak); the process keeps its peak heap after it frees it, as a
 training loop that reaches the peak every step needs anyway.
