@@ -19,7 +19,8 @@ layer. Measured on ResNet-8 and LeNet-5 shapes (batch 64, 2-core AMD EPYC, OpenB
   2x slower on LeNet-5). Its stride-1 form reads the window at offset (i, j) as the contiguous run starting
   at ``i·Wp + j`` of each flattened padded image (output on an Ho × Wp grid, the kw − 1 wrapped columns
   dropped), so the copy moves long runs at memcpy speed; 1.5-2.5x faster than the general strided im2col.
-  Chunks are small (``IM2COL_CHUNK_BYTES``): its GEMMs are so thin that they run at cache, not BLAS, speed.
+  Chunks are small (``IM2COL_CHUNK_BYTES``), which keeps the thinnest of its GEMMs in OpenBLAS's small-matrix
+  kernel (see there).
 * ``col2im``, the adjoint of im2col, adds columns back offset by offset, each a vectorised strided add over
   the batch, rather than scattering with ``np.add.at`` (an order of magnitude slower: it cannot vectorise
   repeated indices). :class:`ConvTranspose2d` is col2im of ``Wᵀ @ x`` and its backward an im2col.
@@ -50,9 +51,12 @@ PER_OFFSET_MIN_CHANNELS = 8
 #: Bytes of kernel-offset products per batch chunk in :class:`Conv2d` (sized to stay in the last-level cache).
 CHUNK_BYTES = 6 * 2**20
 
-#: Batch chunks of :class:`Conv2dIm2col`: at most this many bytes of columns (its GEMMs are thin, K = C·kh·kw
-#: is 9-150, so they run at memory speed unless the columns just copied are still in the core's own cache) but
-#: at least this many GEMM columns (fewer starve OpenBLAS's threads). Chosen by sweeps on W2 and W3's first layer.
+#: Batch chunks of :class:`Conv2dIm2col`: at most this many bytes of columns but at least this many GEMM columns
+#: (fewer starve OpenBLAS's threads). Chosen by sweeps on W2 and W3's first layer. On first layers (1-3 input
+#: channels) the small chunks keep the GEMMs (6-16 rows, K = C·kh·kw + 1 = 26-28) under M·N·K = 10^6, where
+#: OpenBLAS (0.3.31, SkylakeX kernel) runs an unpacked, single-threaded small-matrix kernel; on such thin shapes
+#: its packed, threaded path is up to 3.5x slower (weight gradients most). Forward plus backward of LeNet's first
+#: layer: 0.86-0.99 ms in chunks of up to 7 images, 1.8-2.0 ms in chunks of 8 or more (benchmarks/README.md).
 IM2COL_CHUNK_BYTES = 2**18
 IM2COL_MIN_COLUMNS = 2048
 Padding = tuple[int, int, int, int]  # top, bottom, left, right
