@@ -79,6 +79,10 @@ def compare_with_torch(fn: Callable[..., Any], *arrays: np.ndarray, rtol: float 
         assert a.shape == b.shape, f"shape {a.shape} != torch {b.shape}"
         assert a.dtype == b.dtype, f"dtype {a.dtype} != torch {b.dtype}"
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg="forward differs from torch")
+        if isinstance(no, nerve.Tensor) and isinstance(to, torch.Tensor):
+            # an output that lost its graph on one side would otherwise skip the gradient comparison silently
+            assert no.requires_grad == to.requires_grad, (
+                f"output requires_grad {no.requires_grad} != torch {to.requires_grad}")
         if grad and a.dtype.kind == "f" and no.requires_grad:
             w = rng.uniform(0.5, 1.5, a.shape).astype(a.dtype)
             nl = (no * nerve.tensor(w)).sum()
