@@ -198,48 +198,135 @@ def test_imagenet_resnets_have_torchvision_names_and_match(factory, block, layer
     np.testing.assert_allclose(model(nerve.tensor(x)).data, expected, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.parametrize("train", [False, True])
+def test_torch_trained_bottleneck_resnet_matches_in_train_and_eval(train: bool) -> None:
+    # the ImageNet stem (7×7 stride 2, 3×3 max pool) and Bottleneck blocks, narrow so float64 stays quick
+    layers, widths = (1, 2, 1, 1), (8, 8, 16, 16)
+    torch.manual_seed(0)
+    reference = TorchResNet(TorchBottleneck, layers, 10, 3, widths, "imagenet")
+    _train_torch(reference, (8, 3, 64, 64), 10)
+    model = models.ResNet(models.resnet.Bottleneck, layers, 10, 3, widths=widths, stem="imagenet")
+    _load(model, reference)
+    x = np.random.default_rng(1).standard_normal((4, 3, 64, 64)).astype(np.float32)
+    _compare(model, reference, x, train=train, atol=2e-5)
+
+
 def test_resnet18_parameter_count_is_torchvisions() -> None:
     assert sum(p.numel() for p in models.resnet18().parameters()) == 11_689_512
     assert sum(p.numel() for p in models.resnet50().parameters()) == 25_557_032
 
 
-def test_zero_init_residual_makes_blocks_start_as_identity() -> None:
-    model = models.resnet8(zero_init_residual=True)
-    assert all(not np.any(block.bn2.weight.data) for stage in model.stages() for block in stage)
+@pytest.mark.parametrize("block, last_bn", [(models.resnet.BasicBlock, "bn2"), (models.resnet.Bottleneck, "bn3")])
+def test_zero_init_residual_makes_blocks_start_as_identity(block, last_bn: str) -> None:
+    model = models.ResNet(block, (2, 1), 10, 3, widths=(8, 8), stem="cifar", zero_init_residual=True)
+    blocks = [b for stage in model.stages() for b in stage]
+    assert all(not np.any(getattr(b, last_bn).weight.data) for b in blocks)
+    assert all(np.any(b.bn1.weight.data) for b in blocks)
+    # a block whose shortcut is the identity then outputs relu(x): the residual branch adds exactly 0
+    identity_block = next(b for b in blocks if b.downsample is None)
+    identity_block.train()
+    x = nerve.relu(nerve.randn(2, identity_block.conv1.in_channels, 6, 6))
+    np.testing.assert_array_equal(identity_block(x).data, x.data)
+
+
+class TorchSE(tnn.Module):
+    def __init__(self, channels, squeeze):
+        super().__init__()
+        self.avgpool, self.fc1, self.fc2 = tnn.AdaptiveAvgPool2d(1), tnn.Conv2d(channels, squeeze, 1), \
+            tnn.Conv2d(squeeze, channels, 1)
+        self.activation, self.scale_activation = tnn.SiLU(), tnn.Sigmoid()
+
+    def forward(self, x):
+        return x * self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+
+
+class TorchMBConv(tnn.Module):
+    """torchvision's MBConv layout, written out: (expand) → depthwise → SE → project, residual when shapes match."""
+
+    def __init__(self, cin, cout, kernel, stride, expand, se_ratio=0.25):
+        super().__init__()
+        hidden = cin * expand
+        self.use_residual = stride == 1 and cin == cout
+        layers = []
+        if expand != 1:
+            layers += [tnn.Conv2d(cin, hidden, 1, bias=False), tnn.BatchNorm2d(hidden), tnn.SiLU()]
+        layers += [tnn.Conv2d(hidden, hidden, kernel, stride, kernel // 2, groups=hidden, bias=False),
+                   tnn.BatchNorm2d(hidden), tnn.SiLU(), TorchSE(hidden, max(1, int(cin * se_ratio))),
+                   tnn.Conv2d(hidden, cout, 1, bias=False), tnn.BatchNorm2d(cout)]
+        self.block = tnn.Sequential(*layers)
+
+    def forward(self, x):
+        out = self.block(x)
+        return out + x if self.use_residual else out
 
 
 def test_mbconv_matches_a_torch_twin() -> None:
-    hidden, squeeze = 32, 2
-
-    class TorchSE(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.avgpool, self.fc1, self.fc2 = tnn.AdaptiveAvgPool2d(1), tnn.Conv2d(hidden, squeeze, 1), \
-                tnn.Conv2d(squeeze, hidden, 1)
-            self.activation, self.scale_activation = tnn.SiLU(), tnn.Sigmoid()
-
-        def forward(self, x):
-            return x * self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
-
-    class TorchMBConv(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.block = tnn.Sequential(
-                tnn.Conv2d(8, hidden, 1, bias=False), tnn.BatchNorm2d(hidden), tnn.SiLU(),
-                tnn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden, bias=False), tnn.BatchNorm2d(hidden),
-                tnn.SiLU(), TorchSE(), tnn.Conv2d(hidden, 8, 1, bias=False), tnn.BatchNorm2d(8))
-
-        def forward(self, x):
-            return self.block(x) + x
-
     torch.manual_seed(0)
-    reference = TorchMBConv()
+    reference = TorchMBConv(8, 8, 3, 1, 4)
     _train_torch(tnn.Sequential(reference, tnn.AdaptiveAvgPool2d(1), tnn.Flatten()), (8, 8, 9, 9), 8)
     model = models.MBConv(8, 8, kernel_size=3, stride=1, expand_ratio=4, se_ratio=0.25)
     _load(model, reference)
     x = np.random.default_rng(1).standard_normal((4, 8, 9, 9)).astype(np.float32)
     for train in (True, False):
         _compare(model, reference, x, train=train, atol=2e-5)
+
+
+class TorchMBConvNet(tnn.Module):
+    def __init__(self, stages, stem=16, head=128, dropout=0.0):
+        super().__init__()
+        self.stem = tnn.Sequential(tnn.Conv2d(1, stem, 3, padding=1, bias=False), tnn.BatchNorm2d(stem), tnn.SiLU())
+        blocks, channels = [], stem
+        for cout, repeats, stride, expand, kernel in stages:
+            for r in range(repeats):
+                blocks.append(TorchMBConv(channels, cout, kernel, stride if r == 0 else 1, expand))
+                channels = cout
+        self.blocks = tnn.Sequential(*blocks)
+        self.head = tnn.Sequential(tnn.Conv2d(channels, head, 1, bias=False), tnn.BatchNorm2d(head), tnn.SiLU())
+        self.pool, self.dropout, self.fc = tnn.AdaptiveAvgPool2d(1), tnn.Dropout(dropout), tnn.Linear(head, 10)
+
+    def forward(self, x):
+        return self.fc(self.dropout(torch.flatten(self.pool(self.head(self.blocks(self.stem(x)))), 1)))
+
+
+class TorchSmallVGG(tnn.Module):
+    def __init__(self, widths, convs_per_stage, dropout=0.0):
+        super().__init__()
+        layers, channels = [], 1
+        for width in widths:
+            for _ in range(convs_per_stage):
+                layers += [tnn.Conv2d(channels, width, 3, padding=1, bias=False), tnn.BatchNorm2d(width), tnn.ReLU()]
+                channels = width
+            layers.append(tnn.MaxPool2d(2))
+        self.features = tnn.Sequential(*layers)
+        self.pool, self.dropout, self.fc = tnn.AdaptiveAvgPool2d(1), tnn.Dropout(dropout), tnn.Linear(channels, 10)
+
+    def forward(self, x):
+        return self.fc(self.dropout(torch.flatten(self.pool(self.features(x)), 1)))
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_torch_trained_small_vgg_matches_in_train_and_eval(train: bool) -> None:
+    torch.manual_seed(0)
+    widths = (8, 16, 32)
+    reference = TorchSmallVGG(widths, 2)  # dropout 0 on both sides: the two frameworks draw different masks
+    _train_torch(reference, (8, 1, 28, 28), 10)
+    model = models.SmallVGG(widths=widths, dropout=0.0)
+    _load(model, reference)
+    x = np.random.default_rng(1).standard_normal((4, 1, 28, 28)).astype(np.float32)
+    _compare(model, reference, x, train=train, atol=2e-5)
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_torch_trained_mbconvnet_matches_in_train_and_eval(train: bool) -> None:
+    # every kind of block the default net has: no expansion, stride 2 without residual, kernel 5, residual
+    stages = ((8, 1, 1, 1, 3), (12, 2, 2, 4, 3), (16, 2, 2, 4, 5))
+    torch.manual_seed(0)
+    reference = TorchMBConvNet(stages, stem=8, head=32)
+    _train_torch(reference, (8, 1, 16, 16), 10)
+    model = models.MBConvNet(stages=stages, stem_channels=8, head_channels=32, dropout=0.0)
+    _load(model, reference)
+    x = np.random.default_rng(1).standard_normal((4, 1, 16, 16)).astype(np.float32)
+    _compare(model, reference, x, train=train, atol=2e-5)
 
 
 @pytest.mark.parametrize("model, shape", [(models.LeNet5(), (2, 1, 28, 28)), (models.SmallVGG(), (2, 1, 28, 28)),
@@ -253,5 +340,7 @@ def test_models_output_logits_and_train(model: nerve.nn.Module, shape) -> None:
     assert model(x).shape == (2, 10)
     opt.zero_grad()
     loss.backward()
-    assert all(p.grad is not None for p in model.parameters())
+    assert all(p.grad is not None and np.any(p.grad.data) for p in model.parameters())
+    before = [p.data.copy() for p in model.parameters()]
     opt.step()
+    assert all(not np.array_equal(p.data, b) for p, b in zip(model.parameters(), before))
