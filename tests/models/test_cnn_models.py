@@ -344,3 +344,27 @@ def test_models_output_logits_and_train(model: nerve.nn.Module, shape) -> None:
     before = [p.data.copy() for p in model.parameters()]
     opt.step()
     assert all(not np.array_equal(p.data, b) for p, b in zip(model.parameters(), before))
+
+
+def test_frozen_features_stay_bit_identical_while_the_head_trains() -> None:
+    # transfer learning as users write it: freeze, then hand *all* parameters to the optimizer
+    nerve.manual_seed(0)
+    model = models.LeNet5()
+    model.features.requires_grad_(False)
+    frozen = {k: v.data.copy() for k, v in model.features.state_dict().items()}
+    head = {k: v.data.copy() for k, v in model.classifier.state_dict().items()}
+    opt = nerve.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-2)
+    x, y = nerve.randn(8, 1, 28, 28), nerve.tensor(np.arange(8) % 10)
+    for _ in range(3):
+        opt.zero_grad()
+        nerve.nn.functional.cross_entropy(model(x), y).backward()
+        assert all(p.grad is None for p in model.features.parameters())
+        opt.step()
+    for k, v in model.features.state_dict().items():
+        np.testing.assert_array_equal(v.data, frozen[k], err_msg=k)
+    assert all(not np.array_equal(v.data, head[k]) for k, v in model.classifier.state_dict().items())
+    model.features.requires_grad_(True)  # unfreezing: the next step moves them
+    opt.zero_grad()
+    nerve.nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+    assert all(not np.array_equal(v.data, frozen[k]) for k, v in model.features.state_dict().items())
