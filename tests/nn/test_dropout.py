@@ -49,12 +49,10 @@ def test_edge_probabilities() -> None:
     assert np.all(np.isfinite(y1.data))
     y1.sum().backward()
     np.testing.assert_array_equal(x.grad.data, np.zeros(x.shape))
-    t = torch.nn.Dropout(1.0)(torch.tensor(x.data))
-    assert not torch.any(t)
     for bad in (-0.1, 1.5):
-        with pytest.raises(ValueError, match="p"):
+        with pytest.raises(ValueError, match=rf"^Dropout: p must be in \[0, 1\], got {bad}$"):
             nn.Dropout(bad)
-        with pytest.raises(ValueError, match="p"):
+        with pytest.raises(ValueError, match=rf"^dropout: p must be in \[0, 1\], got {bad}$"):
             F.dropout(x, bad)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import check_grad, compare_with_torch, rand
@@ -187,15 +189,21 @@ def test_conv_builds_no_graph_under_no_grad() -> None:
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: F.conv2d(nerve.randn(2, 4, 8, 8), nerve.randn(6, 3, 3, 3)), r"expected input with 3 channels"),
+    (lambda: F.conv2d(nerve.randn(2, 4, 8, 8), nerve.randn(6, 3, 3, 3)), re.escape(
+        "conv2d: expected input with 3 channels (N, 3, H, W), got shape (2, 4, 8, 8)")),
     (lambda: F.conv2d(nerve.randn(2, 3, 2, 8), nerve.randn(6, 3, 3, 3)),
      r"input of spatial size 2x8 \(padded 2x8\) is smaller than the kernel 3x3"),
     (lambda: F.conv2d(nerve.randn(8, 8), nerve.randn(6, 3, 3, 3)), r"expected a 4-D input .* got shape \(8, 8\)"),
     (lambda: F.conv2d(nerve.randn(2, 3, 8, 8), nerve.randn(6, 3, 3, 3), stride=2, padding="same"),
-     r"padding='same' needs stride 1"),
-    (lambda: F.conv2d(nerve.randn(2, 3, 8, 8), nerve.randn(6, 3, 3, 3), stride=0), r"stride must be >= 1"),
-    (lambda: F.conv2d(nerve.randn(2, 4, 8, 8), nerve.randn(5, 2, 3, 3), groups=2), r"not divisible by groups"),
-    (lambda: F.conv2d(nerve.randn(2, 3, 8, 8), nerve.randn(6, 3, 3, 3).double()), r"same floating dtype"),
+     re.escape("conv2d: padding='same' needs stride 1 (got stride (2, 2)); use an explicit padding "
+               "for strided convolutions")),
+    (lambda: F.conv2d(nerve.randn(2, 3, 8, 8), nerve.randn(6, 3, 3, 3), stride=0), re.escape(
+        "conv2d: stride must be >= 1, got 0")),
+    (lambda: F.conv2d(nerve.randn(2, 4, 8, 8), nerve.randn(5, 2, 3, 3), groups=2), re.escape(
+        "conv2d: out_channels 5 is not divisible by groups=2")),
+    (lambda: F.conv2d(nerve.randn(2, 3, 8, 8), nerve.randn(6, 3, 3, 3).double()), re.escape(
+        "conv2d: input and weight must have the same floating dtype, got input float32 and "
+        "weight float64")),
     (lambda: F.conv2d(nerve.randn(2, 3, 8, 8), nerve.randn(6, 3, 3, 3), nerve.randn(5)), r"bias of shape \(6,\)"),
     (lambda: F.conv1d(nerve.randn(2, 3, 2), nerve.randn(6, 3, 3)), r"input of length 2 .* shorter than the kernel 3"),
     (lambda: F.conv_transpose2d(nerve.randn(2, 3, 4, 4), nerve.randn(3, 2, 3, 3), stride=2, output_padding=2),
