@@ -115,10 +115,18 @@ def test_random_crop_padding_forms_fill_and_modes() -> None:
                                            [-1, -1, -1, -1, -1]])
     out = T.RandomCrop((2, 5), padding=(2, 0, 0, 0), padding_mode="reflect")(x)  # (left, top, right, bottom)
     np.testing.assert_array_equal(out[0], [[3, 2, 1, 2, 3], [6, 5, 4, 5, 6]])
-    out = T.RandomCrop((2, 4), padding=(1, 0), padding_mode="edge")(x)
-    assert out.shape == (1, 2, 4) and set(np.unique(out)) <= set(range(1, 7))
-    out = T.RandomCrop(4, pad_if_needed=True, fill=9)(x)
-    assert out.shape == (1, 4, 4)
+    def windows(canvas: np.ndarray, h: int, w: int) -> list[np.ndarray]:
+        return [canvas[i : i + h, j : j + w] for i in range(canvas.shape[0] - h + 1)
+                for j in range(canvas.shape[1] - w + 1)]
+
+    edge = np.array([[1, 1, 2, 3, 3], [4, 4, 5, 6, 6]], dtype=np.float32)  # one edge column each side
+    for seed in range(4):
+        out = T.RandomCrop((2, 4), padding=(1, 0), padding_mode="edge", generator=nerve.Generator(seed))(x)
+        assert out.shape == (1, 2, 4) and any(np.array_equal(out[0], w) for w in windows(edge, 2, 4))
+    # pad_if_needed, as torchvision: each side padded by the shortfall (2 rows top and bottom, 1 column each side)
+    canvas = np.pad(x[0], ((2, 2), (1, 1)), constant_values=9)
+    crops = [T.RandomCrop(4, pad_if_needed=True, fill=9, generator=nerve.Generator(seed))(x) for seed in range(8)]
+    assert all(c.shape == (1, 4, 4) and any(np.array_equal(c[0], w) for w in windows(canvas, 4, 4)) for c in crops)
     rgb = np.zeros((3, 2, 2), np.float32)
     out = T.RandomCrop(4, padding=1, fill=(1, 2, 3))(rgb)
     np.testing.assert_array_equal(out[:, 0, 0], [1, 2, 3])

@@ -132,6 +132,7 @@ def test_interpolate_2d(kwargs) -> None:
 @pytest.mark.parametrize("kwargs", [dict(scale_factor=2), dict(size=7, mode="linear"),
                                     dict(size=7, mode="linear", align_corners=True)])
 def test_interpolate_1d(kwargs) -> None:
+    check_grad(lambda x: F.interpolate(x, **kwargs), rand(2, 2, 5, seed=1))
     compare_with_torch(lambda lib, x: lib.nn.functional.interpolate(x, **kwargs),
                        rand(2, 2, 5, seed=1, dtype=np.float32))
 
