@@ -1,10 +1,12 @@
-"""``train_size`` of the MNIST recipes: a stratified, seeded subsample of the training split."""
+"""``train_size`` and ``augment`` of the MNIST recipes: a stratified, seeded subsample of the training split, and
+augmentation of that split only."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+import nerve
 from nerve.train.config import ConfigError, resolve
 from nerve.train.recipes import stratified_subset
 
@@ -42,3 +44,18 @@ def test_train_size_larger_than_the_split_is_rejected() -> None:
         recipe.data(config)
     with pytest.raises(ConfigError, match=r"train_size = 1.5 is float, expected an integer"):
         resolve("lenet-mnist", {"train_size": 1.5})
+
+
+@pytest.mark.download
+@pytest.mark.parametrize("augment", ["affine", "crop"])
+def test_mnist_augmentation_reaches_the_training_split_only(augment: str) -> None:
+    nerve.manual_seed(0)
+    recipe, config = resolve("resnet-mnist", {"augment": augment})
+    data = recipe.data(config)
+    raw = recipe.data(resolve("resnet-mnist", {"augment": "none"})[1])
+    picks = np.arange(0, 1000, 50)
+    for split in ("val", "test"):  # evaluation images are the plain ones, every time
+        for i in picks:
+            np.testing.assert_array_equal(getattr(data, split)[i][0].numpy(), getattr(raw, split)[i][0].numpy())
+    moved = [not np.array_equal(data.train[i][0].numpy(), raw.train[i][0].numpy()) for i in picks]
+    assert sum(moved) >= 0.8 * len(picks)
