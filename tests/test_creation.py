@@ -127,6 +127,9 @@ def test_random_factories_shapes_dtypes_and_ranges():
     assert abs(n.data.mean()) < 0.05 and abs(n.data.std() - 1.0) < 0.05
     b = nerve.bernoulli(nerve.full((10_000,), 0.3))
     assert b.dtype == np.float32 and set(np.unique(b.data)) == {0.0, 1.0} and abs(b.data.mean() - 0.3) < 0.03
+    b = nerve.full((10_000,), 7.0, dtype=nerve.float64)
+    assert b.bernoulli_(0.3) is b  # in place, keeping the dtype
+    assert b.dtype == np.float64 and set(np.unique(b.data)) == {0.0, 1.0} and abs(b.data.mean() - 0.3) < 0.03
     m = nerve.multinomial(nerve.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]), 1)
     assert m.tolist() == [[1], [0]]
 
@@ -134,8 +137,9 @@ def test_random_factories_shapes_dtypes_and_ranges():
 @pytest.mark.parametrize(
     "draw",
     [lambda: nerve.randn(3, 2), lambda: nerve.rand(5), lambda: nerve.randint(0, 100, (6,)), lambda: nerve.randperm(8),
-     lambda: nerve.normal(1.0, 2.0, (4,)), lambda: nerve.ones(4).normal_(), lambda: nerve.ones(4).uniform_(-1, 1)],
-    ids=["randn", "rand", "randint", "randperm", "normal", "normal_", "uniform_"],
+     lambda: nerve.normal(1.0, 2.0, (4,)), lambda: nerve.ones(4).normal_(), lambda: nerve.ones(4).uniform_(-1, 1),
+     lambda: nerve.ones(16).bernoulli_()],
+    ids=["randn", "rand", "randint", "randperm", "normal", "normal_", "uniform_", "bernoulli_"],
 )
 def test_manual_seed_reproducibility(draw):
     nerve.manual_seed(123)

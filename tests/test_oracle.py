@@ -30,3 +30,26 @@ def test_fails_when_only_the_gradient_differs():
 
     with pytest.raises(AssertionError, match="gradient of input 0 differs"):
         compare_with_torch(fn, _x())
+
+
+@pytest.mark.parametrize(
+    "fn, message",
+    [
+        (lambda lib, x: x * (2.001 if lib.__name__ == "nerve" else 2), "forward differs from torch"),
+        (lambda lib, x: x.double() if lib.__name__ == "nerve" else x, "dtype float64 != torch float32"),
+        (lambda lib, x: x[None] if lib.__name__ == "nerve" else x, r"shape \(1, 3, 4\) != torch \(3, 4\)"),
+        (lambda lib, x: (x, x) if lib.__name__ == "nerve" else (x,), "assert 2 == 1"),  # number of outputs
+    ],
+    ids=["value", "dtype", "shape", "outputs"],
+)
+def test_fails_when_the_forward_differs(fn, message):
+    with pytest.raises(AssertionError, match=message):
+        compare_with_torch(fn, _x())
+
+
+def test_fails_when_nerve_gives_no_gradient_to_an_input_torch_differentiates():
+    def fn(lib, x, y):
+        return x * 2 + (y.detach() if lib.__name__ == "nerve" else y)
+
+    with pytest.raises(AssertionError, match="input 1: nerve produced no gradient"):
+        compare_with_torch(fn, _x(), _x())

@@ -80,6 +80,7 @@ from nerve.ops.elementwise import (
     logical_and,
     logical_not,
     logical_or,
+    logical_xor,
     lt,
     maximum,
     minimum,
@@ -154,7 +155,8 @@ def numel(x: Tensor) -> int:
 def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
     import numpy as _np
 
-    return bool(_np.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    # np.allclose gives a Python bool; wrapping it in bool(...) here would call nerve's dtype (rebound below).
+    return _np.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:

@@ -394,6 +394,9 @@ class Tensor:
     def __mod__(self, other: Any) -> Tensor:
         return remainder(self, other)
 
+    def __rmod__(self, other: Any) -> Tensor:
+        return remainder(other, self)
+
     def __pow__(self, exponent: Any) -> Tensor:
         return pow(self, exponent)
 

@@ -36,6 +36,7 @@ ACTIVATIONS = {
     "gelu": (lambda lib, x: F(lib).gelu(x), (), {}),
     "gelu_tanh": (lambda lib, x: F(lib).gelu(x, approximate="tanh"), (), {}),
     "erf": (lambda lib, x: lib.erf(x), (), {}),
+    "erf_method": (lambda lib, x: x.erf(), (), {}),
     "sigmoid": (lambda lib, x: lib.sigmoid(x), (), {}),
     "sigmoid_method": (lambda lib, x: x.sigmoid(), (), {}),
     "tanh": (lambda lib, x: lib.tanh(x), (), {}),

@@ -142,6 +142,7 @@ def test_cat(shapes, dim):
     arrays = [rand(*s, seed=i) for i, s in enumerate(shapes)]
     _check_both(lambda lib, *xs: lib.cat(list(xs), dim), *arrays)
     _check_both(lambda lib, *xs: lib.concat(xs, dim=dim), *arrays)
+    _check_both(lambda lib, *xs: lib.concatenate(xs, dim), *arrays)
 
 
 @pytest.mark.parametrize("dim", [0, 1, 2, -1, -3])
@@ -250,7 +251,7 @@ def test_indexing_errors():
     x = nerve.ones(2, 3)
     with pytest.raises(IndexError, match="getitem: tensors used as indices must be integer or bool, got dtype float32"):
         x[nerve.tensor([0.0])]
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match="index 5 is out of bounds for axis 0 with size 2"):
         x[5]
 
 
@@ -266,6 +267,8 @@ def test_other_shape_errors():
         F(nerve).pad(x, (1, 1, 1))
     with pytest.raises(ValueError, match=r"pad: widths \[-2, -2\] crop more than the input shape \(2, 3\)"):
         F(nerve).pad(x, (-2, -2))
+    with pytest.raises(NotImplementedError, match=r"pad: mode 'reflect' is not supported yet \(only 'constant'\)"):
+        F(nerve).pad(x, (1, 1), mode="reflect")
     with pytest.raises(IndexError, match="unsqueeze: dim 3 is out of range"):
         x.unsqueeze(3)
     with pytest.raises(ValueError, match="flatten: start_dim 1 comes after end_dim 0"):

@@ -70,6 +70,20 @@ class Div(Function):
         return (unbroadcast(ga, self.shape_a) if na else None, gb)
 
 
+class Remainder(Function):
+    """``a - floor(a / b) * b`` (the sign of ``b``, as Python's ``%``): piecewise linear, so not gradient-free."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.saved = (a, b)
+        return np.remainder(a, b)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        a, b = self.saved
+        na, nb = self.needs_input_grad
+        gb = unbroadcast(-g * np.floor_divide(a, b), b.shape) if nb else None
+        return (unbroadcast(g, a.shape) if na else None, gb)
+
+
 class Neg(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return -x
@@ -519,7 +533,8 @@ def floor_divide(a: Any, b: Any) -> Tensor:
 
 
 def remainder(a: Any, b: Any) -> Tensor:
-    return _compare(a, b, np.remainder)
+    """``a % b`` with the sign of ``b``; differentiable like PyTorch's (d/da = 1, d/db = -floor(a / b))."""
+    return Remainder.apply(*binary_operands(a, b))
 
 
 def sign(x: Tensor) -> Tensor:
