@@ -11,6 +11,7 @@ def test_round_trip_restores_model_exactly(tmp_path):
     path = tmp_path / "m.safetensors"
     save(model.state_dict(), path, metadata={"recipe": "demo"})
     other = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    assert not np.array_equal(other[0].weight.data, model[0].weight.data)  # else the comparison below is vacuous
     other.load_state_dict(load(path))
     for (k, a), (_, b) in zip(model.state_dict().items(), other.state_dict().items()):
         np.testing.assert_array_equal(a.data, b.data, err_msg=k)
@@ -27,12 +28,68 @@ def test_flipped_byte_is_detected(tmp_path):
         load(path)
 
 
-def test_truncated_file_is_detected(tmp_path):
+@pytest.mark.parametrize("keep", [50, -4], ids=["in-header", "in-payload"])
+def test_truncated_file_is_detected(tmp_path, keep):
     path = tmp_path / "m.safetensors"
     save({"w": nerve.randn(10, 10)}, path)
-    path.write_bytes(path.read_bytes()[:50])
-    with pytest.raises(CheckpointError, match=r"truncated|corrupted"):
+    path.write_bytes(path.read_bytes()[:keep])
+    with pytest.raises(CheckpointError, match=r"m\.safetensors: unreadable or truncated"):
         load(path)
+
+
+def test_round_trip_keeps_dtypes_and_shapes(tmp_path):
+    state = {
+        "f64": np.arange(6, dtype=np.float64).reshape(2, 3),
+        "count": np.array(7, dtype=np.int64),
+        "transposed": np.arange(12, dtype=np.float32).reshape(3, 4).T,
+        "mask": np.array([True, False]),
+        "empty": np.zeros((0, 3), np.float32),
+        "half": np.arange(4, dtype=np.float16),
+        "tensor": nerve.randn(2, 2),
+    }
+    path = tmp_path / "m.safetensors"
+    save(state, path, metadata={"epoch": 3})
+    out = load(path)
+    assert sorted(out) == sorted(state)
+    for k, v in state.items():
+        expected = v.data if isinstance(v, nerve.Tensor) else v
+        assert isinstance(out[k], nerve.Tensor) and out[k].dtype == expected.dtype, k
+        assert out[k].shape == expected.shape, k  # a 0-d count stays 0-d, a transposed view keeps its shape
+        np.testing.assert_array_equal(out[k].data, expected, err_msg=k)
+    assert read_metadata(path)["epoch"] == "3"  # metadata values are stored as strings
+
+
+def test_not_a_checkpoint_and_bad_keys_are_clear_errors(tmp_path):
+    path = tmp_path / "notes.safetensors"
+    path.write_bytes(b"just some text, not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"notes\.safetensors: unreadable or truncated"):
+        load(path)
+    with pytest.raises(CheckpointError, match=r"notes\.safetensors: not a safetensors file \(bad header length"):
+        read_metadata(path)
+    with pytest.raises(TypeError, match="save: keys must be strings, got int"):
+        save({1: np.zeros(2)}, tmp_path / "m.safetensors")
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_verify_false_skips_only_the_checksum(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save({"w": np.ones(4, np.float32)}, path)
+    raw = bytearray(path.read_bytes())
+    raw[-1] ^= 0x01
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="checksum mismatch"):
+        load(path)  # verification is the default
+    w = load(path, verify=False)["w"].data
+    assert w[:3].tolist() == [1.0, 1.0, 1.0] and w[3] != 1.0
+
+
+def test_overwrite_keeps_the_file_mode(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save({"w": nerve.ones(3)}, path)
+    path.chmod(0o640)
+    save({"w": nerve.zeros(3)}, path)  # the temp file renamed over it must not reset the permissions
+    assert path.stat().st_mode & 0o777 == 0o640
+    np.testing.assert_array_equal(load(path)["w"].data, np.zeros(3, np.float32))
 
 
 def test_missing_file_names_the_path(tmp_path):

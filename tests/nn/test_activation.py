@@ -75,16 +75,16 @@ def test_extreme_inputs_stay_finite() -> None:
         assert np.all(np.isfinite(out.data)), name
 
 
-def test_softmax_needs_a_dim() -> None:
+def test_bad_arguments_name_the_module() -> None:
     import nerve
 
     with pytest.raises(ValueError, match="dim"):
         nn.Softmax()(nerve.ones(2, 2))
     with pytest.raises(ValueError, match="dim"):
         nn.LogSoftmax()(nerve.ones(2, 2))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"GELU: approximate must be 'none' or 'tanh', got 'erf'"):
         nn.GELU(approximate="erf")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"Hardtanh: max_val \(-1.0\) must be greater than min_val \(1.0\)"):
         nn.Hardtanh(1.0, -1.0)
 
 

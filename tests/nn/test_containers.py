@@ -78,7 +78,7 @@ class TestSequential:
         t = torch.nn.Sequential(OrderedDict([("fc", torch.nn.Linear(2, 2)), ("act", torch.nn.ReLU())]))
         assert list(n.state_dict()) == list(t.state_dict()) == ["fc.weight", "fc.bias"]
         assert n.fc is n[0] and repr(n) == repr(t)
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="'1' must be a Module or None, got str"):
             nn.Sequential(nn.ReLU(), "not a module")
 
     def test_bad_edits(self) -> None:
@@ -94,7 +94,7 @@ class TestSequential:
             _seq(nerve).insert(0, "relu")  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="Module"):
             nn.ModuleList().insert(0, 3)  # type: ignore[arg-type]
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="must be a Module or None, got Tensor"):
             nn.ModuleList().append(nerve.zeros(1))  # type: ignore[arg-type]
 
 

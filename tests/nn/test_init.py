@@ -103,7 +103,7 @@ def test_orthogonal(shape: tuple[int, ...], dtype: type) -> None:
         np.testing.assert_allclose(q.T @ q, np.eye(cols), atol=tol)
     else:
         np.testing.assert_allclose(q @ q.T, np.eye(rows), atol=tol)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"orthogonal_: expected at least 2 dims, got shape \(4,\)"):
         init.orthogonal_(_param((4,)))
 
 
@@ -114,7 +114,7 @@ def test_constant_fills() -> None:
     np.testing.assert_array_equal(init.constant_(w, -2.5).data, np.full((3, 4), -2.5))
     np.testing.assert_array_equal(init.eye_(w).data, np.eye(3, 4))
     assert w.dtype == np.float32
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"eye_: expected a 2-D tensor, got shape \(2, 2, 2\)"):
         init.eye_(_param((2, 2, 2)))
 
 

@@ -96,9 +96,11 @@ def test_one_training_step_lowers_the_loss() -> None:
 
 def test_zero_sized_layers() -> None:
     lin = nn.Linear(0, 3)
-    assert lin(nerve.zeros(2, 0)).shape == (2, 3)
+    out = lin(nerve.zeros(2, 0))
+    assert out.shape == (2, 3)
+    np.testing.assert_array_equal(out.data, np.broadcast_to(lin.bias.data, (2, 3)))  # an empty sum plus the bias
     assert nn.Linear(3, 0)(nerve.zeros(2, 3)).shape == (2, 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"Linear: sizes must be non-negative, got in=-1, out=3"):
         nn.Linear(-1, 3)
 
 

@@ -268,7 +268,7 @@ def test_bad_options() -> None:
         F.huber_loss(nerve.zeros(2), nerve.zeros(2), delta=0.0)
     with pytest.raises(ValueError, match="beta"):
         F.smooth_l1_loss(nerve.zeros(2), nerve.zeros(2), beta=-1.0)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="mse_loss: input must be a Tensor, got ndarray"):
         F.mse_loss(np.zeros(2), nerve.zeros(2))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="input must be a Tensor"):
         F.l1_loss(np.zeros(2), np.zeros(2))  # type: ignore[arg-type]

@@ -137,6 +137,9 @@ def test_packed_sequence_matches_torch(mode) -> None:
     padded_n.sum().backward()
     padded_t.sum().backward()
     _close(xn.grad, xt.grad)
+    tparams = dict(t.named_parameters())
+    for name, p in n.named_parameters():
+        _close(p.grad, tparams[name].grad, atol=1e-4)
 
 
 def test_pack_padded_sequence_checks_sorting_and_lengths() -> None:
@@ -147,23 +150,31 @@ def test_pack_padded_sequence_checks_sorting_and_lengths() -> None:
         pack_padded_sequence(x, [5, 1])
 
 
-@pytest.mark.parametrize("cell", ["RNNCell", "LSTMCell", "GRUCell"])
-def test_cells_match_torch(cell) -> None:
-    t = getattr(torch.nn, cell)(3, 4)
-    n = getattr(nerve.nn, cell)(3, 4)
+@pytest.mark.parametrize("cell, options", [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu", "bias": False}),
+                                           ("LSTMCell", {}), ("LSTMCell", {"bias": False}), ("GRUCell", {}),
+                                           ("GRUCell", {"bias": False})])
+def test_cells_match_torch(cell, options) -> None:
+    t = getattr(torch.nn, cell)(3, 4, **options)
+    n = getattr(nerve.nn, cell)(3, 4, **options)
     n.load_state_dict({k: nerve.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    assert repr(n) == repr(t) and list(n.state_dict()) == list(t.state_dict())
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 3)).astype(np.float32)
     h = rng.standard_normal((2, 4)).astype(np.float32)
     xn, xt = nerve.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    hx_n = (nerve.tensor(h), nerve.tensor(h * 0.5)) if cell == "LSTMCell" else nerve.tensor(h)
-    hx_t = (torch.tensor(h), torch.tensor(h * 0.5)) if cell == "LSTMCell" else torch.tensor(h)
+    # the state needs its gradient too: it is how a hand-written loop over steps backpropagates through time
+    hx_n = (nerve.tensor(h, requires_grad=True), nerve.tensor(h * 0.5, requires_grad=True)) if cell == "LSTMCell" \
+        else nerve.tensor(h, requires_grad=True)
+    hx_t = (torch.tensor(h, requires_grad=True), torch.tensor(h * 0.5, requires_grad=True)) if cell == "LSTMCell" \
+        else torch.tensor(h, requires_grad=True)
     out_n, out_t = n(xn, hx_n), t(xt, hx_t)
     for a, b in zip(_flat(out_n), _flat(out_t)):
         _close(a, b)
     sum((a * a).sum() for a in _flat(out_n)).backward()
     sum((a * a).sum() for a in _flat(out_t)).backward()
     _close(xn.grad, xt.grad)
+    for a, b in zip(_flat(hx_n), _flat(hx_t)):
+        _close(a.grad, b.grad)
     tparams = dict(t.named_parameters())
     for name, p in n.named_parameters():
         _close(p.grad, tparams[name].grad)
@@ -174,10 +185,41 @@ def test_cells_match_torch(cell) -> None:
 def test_unbatched_sequence_matches_torch() -> None:
     n, t = _pair("GRU", input_size=2, hidden_size=3, num_layers=2)
     x = np.random.default_rng(4).standard_normal((5, 2)).astype(np.float32)
-    out_n, h_n = n(nerve.tensor(x))
-    out_t, h_t = t(torch.tensor(x))
+    xn, xt = nerve.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out_n, h_n = n(xn)
+    out_t, h_t = t(xt)
+    assert out_n.shape == tuple(out_t.shape) and h_n.shape == tuple(h_t.shape)
     _close(out_n, out_t)
     _close(h_n, h_t)
+    (out_n.sum() + (h_n * h_n).sum()).backward()
+    (out_t.sum() + (h_t * h_t).sum()).backward()
+    _close(xn.grad, xt.grad)
+    tparams = dict(t.named_parameters())
+    for name, p in n.named_parameters():
+        _close(p.grad, tparams[name].grad)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_float64_without_bias_in_eval_mode_matches_torch(mode) -> None:
+    """float64 (tight tolerance), bias=False and inter-layer dropout in eval mode, where it must be a no-op."""
+    n, t = _pair(mode, input_size=3, hidden_size=4, num_layers=2, bias=False, dropout=0.5, bidirectional=True)
+    n, t = n.double(), t.double()
+    assert all(p.dtype == np.float64 for p in n.parameters()) and not any("bias" in k for k in n.state_dict())
+    n.eval()
+    t.eval()
+    x = np.random.default_rng(10).standard_normal((6, 2, 3))
+    xn, xt = nerve.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out_n, state_n = n(xn)
+    out_t, state_t = t(xt)
+    loss_n = out_n.sum() + sum((s * s).sum() for s in _flat(state_n))
+    loss_t = out_t.sum() + sum((s * s).sum() for s in _flat(state_t))
+    loss_n.backward()
+    loss_t.backward()
+    tparams = dict(t.named_parameters())
+    pairs = [(out_n, out_t), *zip(_flat(state_n), _flat(state_t)), (xn.grad, xt.grad),
+             *((p.grad, tparams[k].grad) for k, p in n.named_parameters())]
+    for a, b in pairs:
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("call, message", [
@@ -192,7 +234,8 @@ def test_unbatched_sequence_matches_torch() -> None:
 ])
 def test_bad_input_gets_a_clear_error(call, message) -> None:
     model = nerve.nn.LSTM(3, 6, batch_first=True)
-    with pytest.raises((ValueError, TypeError), match=message):
+    # a wrong kind of state is a TypeError (as in PyTorch), every wrong shape or length a ValueError
+    with pytest.raises(TypeError if "tuple" in message else ValueError, match=message):
         call(model)
 
 

@@ -234,6 +234,29 @@ def test_full_transformer_matches_torch():
     _backward_and_compare(n_out, t_out, n, t, [(ns, ts), (nt, tt)], atol=3e-5)
 
 
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")
+@pytest.mark.parametrize("kind", ["attention", "encoder_layer", "decoder_layer", "transformer"])
+def test_eval_mode_with_dropout_matches_torch(kind):
+    """The tests above use dropout=0.0; with the default dropout, eval mode must switch every dropout off."""
+    make = {"attention": lambda lib: lib.nn.MultiheadAttention(8, 2, dropout=0.5),
+            "encoder_layer": lambda lib: lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.5),
+            "decoder_layer": lambda lib: lib.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.5),
+            "transformer": lambda lib: lib.nn.Transformer(8, 2, 1, 1, 16, dropout=0.5)}[kind]
+    t, n = make(torch), make(nerve)
+    _copy(t, n)
+    t.eval()
+    n.eval()
+    nx, tx = _inputs(5, 2, 8, seed=7)
+    nm, tm = _inputs(3, 2, 8, seed=8)
+    args = {"attention": ((nx, nx, nx), (tx, tx, tx)), "encoder_layer": ((nx,), (tx,))}.get(kind, ((nx, nm), (tx, tm)))
+    n_out, t_out = n(*args[0]), t(*args[1])
+    if kind == "attention":
+        n_out, t_out = n_out[0], t_out[0]
+    _close(n_out, t_out)
+    inputs = [(nx, tx)] if kind in ("attention", "encoder_layer") else [(nx, tx), (nm, tm)]
+    _backward_and_compare(n_out, t_out, n, t, inputs, atol=3e-5)
+
+
 def test_transformer_initialises_matrices_xavier_uniform():
     n = nn.Transformer(16, 2, 1, 1, 32)
     w = n.encoder.layers[0].linear1.weight.data  # (32, 16): Xavier bound sqrt(6 / 48)

@@ -120,12 +120,33 @@ def test_one_cycle_shape_and_limits() -> None:
         t_s.step()
     with pytest.raises(ValueError, match="momentum"):
         sched.OneCycleLR(_optimizer(nerve, "Adagrad"), max_lr=1.0, total_steps=5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"OneCycleLR: pass total_steps, or both epochs and steps_per_epoch"):
         sched.OneCycleLR(opt, max_lr=1.0)
     with pytest.raises(ValueError, match=r"max_lr.*one per parameter group"):
         sched.OneCycleLR(opt, max_lr=[1.0, 2.0], total_steps=5)
     with pytest.raises(ValueError, match="base_momentum"):
         sched.OneCycleLR(opt, max_lr=1.0, total_steps=5, base_momentum=[0.8, 0.7])
+
+
+def test_schedulers_on_one_optimizer_compose_like_torch() -> None:
+    """Several schedulers stepping one optimizer multiply their factors (torch's chainable form), and a manual
+    lr change mid-schedule carries on from the new value in both libraries."""
+    runs = []
+    for lib in (nerve, torch):
+        o = _optimizer(lib, "SGD", (0.1, 0.05), momentum=0.9)
+        s = lib.optim.lr_scheduler
+        scheds = [s.StepLR(o, step_size=3, gamma=0.5), s.ExponentialLR(o, gamma=0.9), s.CosineAnnealingLR(o, T_max=7)]
+        lrs = []
+        for epoch in range(STEPS):
+            o.step()
+            for sc in scheds:
+                sc.step()
+            if epoch == 10:
+                o.param_groups[0]["lr"] = 0.5
+            lrs.append([g["lr"] for g in o.param_groups])
+        runs.append(np.array(lrs))
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-14, atol=1e-300)
+    assert len(np.unique(runs[0][:, 0])) > STEPS // 2
 
 
 def test_scheduled_lr_is_the_lr_the_optimizer_uses() -> None:
@@ -181,8 +202,10 @@ def test_reduce_on_plateau_accepts_tensors_and_rejects_bad_options() -> None:
     s.step(nerve.tensor(1.0))
     s.step(np.float64(2.0))
     assert s.get_last_lr() == [pytest.approx(0.01)]
-    for bad in (dict(factor=1.0), dict(mode="up"), dict(threshold_mode="pct"), dict(min_lr=[0.0, 0.0])):
-        with pytest.raises(ValueError):
+    for bad, match in ((dict(factor=1.0), r"factor must be < 1, got 1.0"), (dict(mode="up"), r"mode.*got 'up'"),
+                       (dict(threshold_mode="pct"), r"threshold_mode.*got 'pct'"),
+                       (dict(min_lr=[0.0, 0.0]), r"expected 1 min_lrs, got 2")):
+        with pytest.raises(ValueError, match=rf"ReduceLROnPlateau: {match}"):
             sched.ReduceLROnPlateau(opt, **bad)  # type: ignore[arg-type]
 
 
@@ -247,16 +270,27 @@ def test_resume_with_last_epoch() -> None:
     opt = _optimizer(nerve)
     with pytest.raises(KeyError, match="initial_lr"):
         sched.StepLR(opt, step_size=2, last_epoch=3)
-    opt.param_groups[0]["initial_lr"] = 0.1
-    s = sched.StepLR(opt, step_size=2, gamma=0.5, last_epoch=3)
-    assert s.base_lrs == [0.1] and s.last_epoch == 4
-    with pytest.raises(TypeError):
+    # resuming at epoch 3 continues the schedule where torch's resumed schedule does
+    runs = []
+    for lib in (nerve, torch):
+        o = _optimizer(lib, momentum=0.9)
+        o.param_groups[0]["initial_lr"] = 0.1
+        s = lib.optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5, last_epoch=3)
+        lrs = [(s.last_epoch, s.get_last_lr()[0])]
+        for _ in range(6):
+            o.step()
+            s.step()
+            lrs.append((s.last_epoch, s.get_last_lr()[0]))
+        runs.append((s.base_lrs, lrs))
+    assert runs[0] == runs[1]
+    assert runs[0][0] == [0.1] and runs[0][1][0] == (4, 0.05)
+    with pytest.raises(TypeError, match="StepLR: expected a nerve Optimizer, got object"):
         sched.StepLR(object(), step_size=1)  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="StepLR: step_size must be positive, got 0"):
         sched.StepLR(opt, step_size=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be positive, got 0"):
         sched.CosineAnnealingLR(opt, T_max=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"LinearLR: start_factor must be in \(0, 1\], got 0.0"):
         sched.LinearLR(opt, start_factor=0.0)
     with pytest.raises(ValueError, match="milestones"):
         sched.SequentialLR(opt, [sched.StepLR(opt, 1), sched.StepLR(opt, 1)], milestones=[])

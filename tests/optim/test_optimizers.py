@@ -45,6 +45,15 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "adam-maximize": ("Adam", dict(lr=1e-3, maximize=True)),
     "adamw": ("AdamW", dict(lr=1e-2)),
     "adamw-amsgrad-wd": ("AdamW", dict(lr=1e-2, weight_decay=0.1, amsgrad=True)),
+    # every remaining option, eps included (an optimizer ignoring eps or maximize would pass the configs above)
+    "sgd-nesterov-maximize": ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01, maximize=True)),
+    "rmsprop-everything": ("RMSprop", dict(lr=1e-3, alpha=0.8, eps=1e-6, weight_decay=0.05, momentum=0.5,
+                                           centered=True, maximize=True)),
+    "adagrad-everything": ("Adagrad", dict(lr=0.05, lr_decay=0.1, weight_decay=0.05, initial_accumulator_value=0.2,
+                                           eps=1e-3, maximize=True)),
+    "adam-amsgrad-maximize-eps": ("Adam", dict(lr=1e-2, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.1, amsgrad=True,
+                                               maximize=True)),
+    "adamw-maximize-eps": ("AdamW", dict(lr=1e-2, betas=(0.5, 0.9), eps=1e-3, maximize=True)),
 }
 
 
@@ -347,14 +356,26 @@ def test_load_state_dict_rejects_mismatches() -> None:
     pair.run(1)
     sd = pair.n_opt.state_dict()
     other = optim.Adam([nn.Parameter(np.zeros(3))])
-    with pytest.raises(ValueError, match="parameters"):
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: group 0 has 4 parameters .* but 1"):
         other.load_state_dict(sd)
-    with pytest.raises(ValueError, match="groups"):
-        two = optim.Adam([{"params": [nn.Parameter(np.zeros(3))]}, {"params": [nn.Parameter(np.zeros(2))]}])
+    two = optim.Adam([{"params": [nn.Parameter(np.zeros(3))]}, {"params": [nn.Parameter(np.zeros(2))]}])
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: .* 1 parameter groups, the optimizer has 2"):
         two.load_state_dict(sd)
     four = optim.Adam([nn.Parameter(np.zeros(3)) for _ in range(4)])
     with pytest.raises(ValueError, match=r"exp_avg.*shape"):
         four.load_state_dict(sd)
+    # a load that fails on the last parameter changes nothing: no hyperparameter, step or state of the others
+    target = Pair("Adam", dict(lr=5e-3, betas=(0.5, 0.6)), np.float64)
+    target.run(2)
+    before = copy.deepcopy(target.n_opt.state_dict())
+    bad = {"state": {**sd["state"], 3: {**sd["state"][3], "exp_avg": np.zeros(7)}}, "param_groups": sd["param_groups"]}
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: state 'exp_avg' of parameter 3 has shape \(7,\)"):
+        target.n_opt.load_state_dict(bad)
+    after = target.n_opt.state_dict()
+    assert after["param_groups"] == before["param_groups"]
+    for i, entry in before["state"].items():
+        for name, value in entry.items():
+            np.testing.assert_array_equal(after["state"][i][name].data, value.data, err_msg=f"state[{i}][{name!r}]")
 
 
 # ---------------------------------------------------------------------------------------- bad input
@@ -377,6 +398,11 @@ def test_load_state_dict_rejects_mismatches() -> None:
     ("RMSprop", dict(lr=-1.0), "learning rate"),
     ("Adagrad", dict(lr_decay=-1.0), "lr_decay"),
     ("Adagrad", dict(lr=-1.0), "learning rate"),
+    ("Adagrad", dict(weight_decay=-0.5), r"weight_decay.*got.*-0\.5"),
+    ("Adagrad", dict(eps=-1e-3), r"eps.*got.*-0\.001"),
+    ("Adagrad", dict(initial_accumulator_value=-2.0), r"initial_accumulator_value.*got.*-2\.0"),
+    ("RMSprop", dict(eps=-1e-3), r"eps.*got -0\.001"),
+    ("RMSprop", dict(weight_decay=-0.5), r"weight_decay.*got.*-0\.5"),
 ])
 def test_bad_hyperparameters(name: str, kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -397,7 +423,7 @@ def test_bad_parameter_lists() -> None:
         optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
     with pytest.raises(ValueError, match="non-leaf"):
         optim.SGD([p * 2], lr=0.1)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"SGD.*floating-point.*int64"):
         optim.SGD([nerve.tensor(np.zeros(2, dtype=np.int64))], lr=0.1)
 
 

@@ -27,7 +27,11 @@ class Adagrad(Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10, *, maximize: bool = False) -> None:
         if lr_decay < 0 or weight_decay < 0 or initial_accumulator_value < 0 or eps < 0:
-            raise ValueError("Adagrad: lr_decay, weight_decay, initial_accumulator_value and eps must be >= 0")
+            raise ValueError(
+                "Adagrad: lr_decay, weight_decay, initial_accumulator_value and eps must be >= 0, got "
+                f"lr_decay={lr_decay}, weight_decay={weight_decay}, "
+                f"initial_accumulator_value={initial_accumulator_value}, eps={eps}"
+            )
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, eps=eps,
                                       maximize=maximize))

@@ -241,28 +241,39 @@ class Optimizer:
                     f"the state dict but {len(group['params'])} in the optimizer"
                 )
         saved_state = state_dict.get("state", {})
+        # check every entry before changing anything, so a failed load leaves the optimizer as it was
+        plan = []
         for saved, group, buf in zip(groups, self.param_groups, self._buffers):
-            group.update({key: (tuple(v) if isinstance(v, list) else v) for key, v in saved.items() if key != "params"})
-            names = self._state_names(group) + self._eager_state_names(group)
+            hyper = {key: (tuple(v) if isinstance(v, list) else v) for key, v in saved.items() if key != "params"}
+            merged = {**group, **hyper}
+            names = self._state_names(merged) + self._eager_state_names(merged)
+            entries = []
             for i, key in enumerate(saved["params"]):
                 entry = saved_state.get(key, saved_state.get(str(key)))
                 if entry is None:
-                    buf.steps[i] = 0
+                    entries.append((0, {}))
                     continue
                 step = entry.get("step", 1)
-                buf.steps[i] = int(float(step.item() if isinstance(step, Tensor) else step))
+                arrays = {}
                 for n in dict.fromkeys(names):
                     if n not in entry or entry[n] is None:
                         continue
                     value = entry[n]
                     arr = value.data if isinstance(value, Tensor) else np.asarray(value)
-                    _, views = buf.state_arrays(n, self._initial_state(group, n))
-                    if arr.shape != views[i].shape:
+                    if arr.shape != buf.params[i].data.shape:
                         raise ValueError(
                             f"{type(self).__name__}.load_state_dict: state '{n}' of parameter {key} has shape "
-                            f"{arr.shape}, the parameter has {views[i].shape}"
+                            f"{arr.shape}, the parameter has {buf.params[i].data.shape}"
                         )
-                    views[i][...] = arr
+                    arrays[n] = arr
+                entries.append((int(float(step.item() if isinstance(step, Tensor) else step)), arrays))
+            plan.append((group, buf, hyper, entries))
+        for group, buf, hyper, entries in plan:
+            group.update(hyper)
+            for i, (step, arrays) in enumerate(entries):
+                buf.steps[i] = step
+                for n, arr in arrays.items():
+                    buf.state_arrays(n, self._initial_state(group, n))[1][i][...] = arr
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

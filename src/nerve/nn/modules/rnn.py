@@ -329,6 +329,9 @@ class RNNCell(RNNCellBase):
         out = RNNLayer.apply(x, h, *self._params(), nonlinearity=self.nonlinearity, reverse=False, mask=None)[1]
         return squeeze(out, 0) if unbatched else out
 
+    def extra_repr(self) -> str:  # as in PyTorch; it also names a relu cell in error messages
+        return super().extra_repr() + ("" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity}")
+
 
 class LSTMCell(RNNCellBase):
     """One LSTM step. Shape: input (B, in), hx = (h, c) each (B, H) → (h', c')."""
