@@ -84,6 +84,9 @@ def test_bad_input_exits_nonzero_with_one_line(argv, message, capsys, tmp_path, 
     assert not (tmp_path / "runs").exists()  # nothing half-written
 
 
-def test_recipes_lists_the_default(capsys):
+def test_recipes_lists_every_recipe_with_its_description(capsys):
     assert main(["recipes"]) == 0
-    assert "mlp-mnist" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == RECIPE_NAMES.split(", ")  # sorted, the default included
+    assert all(len(line.split(maxsplit=1)) == 2 for line in lines)
+    assert "MLP 784-256-128-10" in next(line for line in lines if line.startswith("mlp-mnist "))

@@ -3,6 +3,7 @@ configs, resume after an interrupt, evaluate, predict, runs, summary, TensorBoar
 
 import csv
 import json
+import struct
 
 import numpy as np
 import pytest
@@ -139,7 +140,7 @@ def test_bad_config_files_exit_2_with_one_line(tmp_path, capsys, config, message
     ("extra", "message"),
     [
         (["--target", "specie"], "target column 'specie' not found"),
-        (["--target", "species", "--data", "nothing.csv"], "does not exist"),
+        (["--target", "species", "--data", "nothing.csv"], "nothing.csv does not exist"),
     ],
 )
 def test_bad_data_exits_nonzero_with_one_line(tmp_path, capsys, extra, message, monkeypatch):
@@ -191,17 +192,34 @@ def test_interrupted_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp
 
 
 def test_runs_compare_and_tensorboard_event_files(tmp_path, capsys):
-    pytest.importorskip("tensorboardX")
     data = _write_csv(tmp_path / "d.csv", n=60)
     runs = tmp_path / "runs"
     for lr, name in (("0.01", "fast"), ("0.001", "slow")):
         assert main(["train", "mlp", "--data", str(data), "--target", "species", "--epochs", "2", "--lr", lr,
                      "--name", name, "--runs-dir", str(runs), "--no-progress", "--tensorboard"]) == 0
     fast = next(p for p in runs.iterdir() if p.name.startswith("fast"))
-    assert list(fast.glob("events.out.tfevents.*"))
+    (events,) = fast.glob("events.out.tfevents.*")
+    # every metric of every epoch is in the event file, with the value metrics.jsonl holds
+    scalars = {(v.tag, e.step): v.simple_value for e in _read_events(events) for v in e.summary.value}
+    for record in map(json.loads, (fast / "metrics.jsonl").read_text().splitlines()):
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
+            tag = f"{key.removeprefix('val_')}/{'validation' if key.startswith('val_') else 'train'}"
+            assert scalars[tag, record["epoch"]] == pytest.approx(record[key], rel=1e-6), (tag, record)
     capsys.readouterr()
     assert main(["runs", "--runs-dir", str(runs), "--compare", "fast", "slow"]) == 0
-    out = capsys.readouterr().out
-    assert "lr" in out and "0.01" in out and "0.001" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split() == ["lr", "0.01", "0.001"] for line in lines), lines
     assert main(["runs", "--runs-dir", str(runs), "--compare", "fast", "nope"]) == 2
-    assert "nope" in capsys.readouterr().err
+    assert "no run named 'nope'" in capsys.readouterr().err
+
+
+def _read_events(path):
+    """The Event protos of a TensorBoard file (TFRecord: length, its crc, the record, its crc)."""
+    from tensorboardX.proto.event_pb2 import Event
+
+    raw, pos, events = path.read_bytes(), 0, []
+    while pos < len(raw):
+        (length,) = struct.unpack_from("<Q", raw, pos)
+        events.append(Event.FromString(raw[pos + 12 : pos + 12 + length]))
+        pos += 12 + length + 4
+    return events

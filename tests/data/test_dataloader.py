@@ -24,6 +24,15 @@ def test_batches_cover_the_dataset_in_order_without_shuffle():
     assert [b[1].tolist() for b in DataLoader(ds, batch_size=4, drop_last=True)] == [[0, 1, 2, 3], [4, 5, 6, 7]]
 
 
+def test_shuffle_with_drop_last_drops_the_tail_of_the_permutation():
+    # drop_last cuts the last incomplete batch of the shuffled order, not fixed samples 8 and 9
+    ds = TensorDataset(np.arange(10))
+    loader = DataLoader(ds, batch_size=4, shuffle=True, drop_last=True, generator=nerve.Generator(3))
+    order = nerve.Generator(3).np.permutation(10)
+    batches = [b[0].tolist() for b in loader]
+    assert batches == [order[:4].tolist(), order[4:8].tolist()] and len(loader) == 2
+
+
 def test_shuffle_is_a_new_permutation_each_epoch_and_reproducible_with_a_generator():
     ds = TensorDataset(np.arange(100))
     loader = DataLoader(ds, batch_size=100, shuffle=True, generator=nerve.Generator(7))
@@ -40,7 +49,10 @@ def test_global_seed_controls_shuffling():
     a = next(iter(DataLoader(ds, batch_size=50, shuffle=True)))[0].tolist()
     nerve.manual_seed(3)
     b = next(iter(DataLoader(ds, batch_size=50, shuffle=True)))[0].tolist()
-    assert a == b
+    nerve.manual_seed(4)
+    c = next(iter(DataLoader(ds, batch_size=50, shuffle=True)))[0].tolist()
+    assert a == b and sorted(a) == list(range(50))
+    assert a != list(range(50)) and a != c  # actually shuffled, and by the seed
 
 
 def test_collate_path_matches_vectorised_path():
@@ -48,6 +60,7 @@ def test_collate_path_matches_vectorised_path():
     y = np.arange(10)
     fast = list(DataLoader(TensorDataset(x, y), batch_size=3))
     slow = list(DataLoader(TensorDataset(x, y), batch_size=3, collate_fn=default_collate))
+    assert len(fast) == len(slow) == 4
     for (fx, fy), (sx, sy) in zip(fast, slow):
         np.testing.assert_array_equal(fx.data, sx.data)
         np.testing.assert_array_equal(fy.data, sy.data)
@@ -61,7 +74,9 @@ def test_default_collate_stacks_tensors_and_numbers():
 
 
 def test_batch_size_none_yields_single_samples():
-    assert [s for _, s in DataLoader(Squares(), batch_size=None)][:3] == [0, 1, 2]
+    samples = list(DataLoader(Squares(), batch_size=None))
+    assert [i for _, i in samples] == list(range(10))
+    assert samples[3][0].shape == (2,) and samples[3][0].tolist() == [3.0, 9.0]  # unbatched: no leading axis
 
 
 def test_random_split_partitions_and_subset_concat():
@@ -69,6 +84,11 @@ def test_random_split_partitions_and_subset_concat():
     a, b = random_split(ds, [7, 3], generator=nerve.Generator(0))
     ids = sorted([int(a[i][0].item()) for i in range(7)] + [int(b[i][0].item()) for i in range(3)])
     assert ids == list(range(10))
+    a2, _ = random_split(ds, [7, 3], generator=nerve.Generator(0))
+    a3, _ = random_split(ds, [7, 3], generator=nerve.Generator(1))
+    first = [int(a[i][0].item()) for i in range(7)]
+    assert [int(a2[i][0].item()) for i in range(7)] == first  # seeded
+    assert [int(a3[i][0].item()) for i in range(7)] != first and first != list(range(7))  # and random
     c, d = random_split(ds, [0.5, 0.5])
     assert len(c) == 5 and len(d) == 5
     sub = Subset(ds, [9, 1])
@@ -80,9 +100,29 @@ def test_random_split_partitions_and_subset_concat():
 
 def test_bad_arguments_raise_clear_errors():
     ds = TensorDataset(np.arange(4))
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match=r"DataLoader: batch_size must be a positive integer or None, got 0"):
         DataLoader(ds, batch_size=0)
-    with pytest.raises(ValueError, match="same first dimension"):
+    with pytest.raises(TypeError, match=r"DataLoader: generator must be a nerve\.Generator, got int"):
+        DataLoader(ds, generator=0)
+    with pytest.raises(ValueError, match=r"TensorDataset: .* tensor 0 has 3 rows, tensor 1 has shape \(4,\)"):
         TensorDataset(np.zeros((3, 2)), np.zeros(4))
-    with pytest.raises(ValueError, match="do not add up"):
+    with pytest.raises(ValueError, match=r"random_split: lengths \[3, 3\] do not add up to the dataset size 4"):
         random_split(ds, [3, 3])
+    with pytest.raises(ValueError, match=r"DataLoader\.load_state_dict: 5 batches yielded, but an epoch has 4"):
+        DataLoader(ds).load_state_dict({"order_rng": None, "rng": None, "batches_yielded": 5})
+
+
+def test_state_dict_resumes_a_shuffled_epoch_mid_way_and_the_next_epoch_too():
+    ds = TensorDataset(np.arange(20))
+    straight = DataLoader(ds, batch_size=3, shuffle=True, generator=nerve.Generator(5))
+    expected = [b[0].tolist() for _ in range(2) for b in straight]  # two epochs
+
+    loader = DataLoader(ds, batch_size=3, shuffle=True, generator=nerve.Generator(5))
+    it = iter(loader)
+    seen = [next(it)[0].tolist() for _ in range(3)]
+    state = loader.state_dict()
+    assert state["batches_yielded"] == 3
+    resumed = DataLoader(ds, batch_size=3, shuffle=True, generator=nerve.Generator(99))  # a fresh process
+    resumed.load_state_dict(state)
+    rest = [b[0].tolist() for b in resumed] + [b[0].tolist() for b in resumed]
+    assert seen + rest == expected

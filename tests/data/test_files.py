@@ -5,11 +5,10 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image  # in the test extra: a broken install must fail, not skip
 
 import nerve
 from nerve.data import DataLoader, ImageFolder, encode_targets, read_csv, read_npz
-
-Image = pytest.importorskip("PIL.Image")
 
 RED, GREEN, BLUE, GRAY = (255, 0, 0), (0, 255, 0), (0, 0, 255), (51, 51, 51)
 

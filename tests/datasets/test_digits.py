@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits  # the reference; in the test extra: a broken install must fail, not skip
 
 import nerve
 from nerve.data import DataLoader, random_split
 from nerve.datasets import Digits, _fetch, digits
-
-load_digits = pytest.importorskip("sklearn.datasets").load_digits
 
 
 def assert_matches_sklearn(ds: Digits) -> None:

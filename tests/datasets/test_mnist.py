@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import nerve
 from nerve.data import DataLoader
@@ -101,7 +102,6 @@ def test_cached_images_match_pinned_md5(train: MNIST, test: MNIST) -> None:
 
 @pytest.mark.download
 def test_sample_is_totensor_of_the_pixels(test: MNIST) -> None:
-    torch = pytest.importorskip("torch")
     x, y = test[0]
     assert isinstance(x, nerve.Tensor) and x.shape == (1, 28, 28) and x.dtype == nerve.float32
     assert y == 7 and type(y) is int

@@ -13,17 +13,16 @@ import sys
 
 import numpy as np
 import pytest
+import tokenizers
+import torch
 from conftest import import_torchvision
 
 import nerve
 from nerve.models import BERT, BertConfig, SentenceEncoder
 from nerve.models.bert import load_tokenizer, mean_pool
 
-torch = pytest.importorskip("torch")
-
-
 import_torchvision()  # before transformers, which imports torchvision whenever it is installed
-transformers = pytest.importorskip("transformers")
+import transformers  # noqa: E402  (in the test extra: a broken install must fail, not skip)
 
 TINY = dict(vocab_size=40, hidden_size=16, num_hidden_layers=2, num_attention_heads=4, intermediate_size=24,
             max_position_embeddings=12, type_vocab_size=2, layer_norm_eps=1e-12, pad_token_id=0)
@@ -78,17 +77,17 @@ def test_hidden_states_and_gradients_match_transformers(mode: str) -> None:
     np.testing.assert_allclose(hidden.data, out.last_hidden_state.detach().numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(model.pooler(hidden).data, out.pooler_output.detach().numpy(), rtol=1e-5, atol=1e-5)
 
-    w = np.random.default_rng(1).uniform(0.5, 1.5, hidden.shape).astype(np.float32)
-    (out.last_hidden_state * torch.tensor(w)).sum().backward()
-    (hidden * nerve.tensor(w)).sum().backward()
+    # the loss reads the pooled output too, so the pooler's backward is compared as well
+    rng = np.random.default_rng(1)
+    w = rng.uniform(0.5, 1.5, hidden.shape).astype(np.float32)
+    w_pool = rng.uniform(0.5, 1.5, (3, 16)).astype(np.float32)
+    ((out.last_hidden_state * torch.tensor(w)).sum() + (out.pooler_output * torch.tensor(w_pool)).sum()).backward()
+    ((hidden * nerve.tensor(w)).sum() + (model.pooler(hidden) * nerve.tensor(w_pool)).sum()).backward()
     hf_params = dict(hf.named_parameters())
+    assert set(hf_params) == {name for name, _ in model.named_parameters()}
     for name, p in model.named_parameters():
-        ref = hf_params[name].grad
-        if ref is None:  # the pooler does not feed the hidden states
-            assert name.startswith("pooler.") and p.grad is None, name
-            continue
-        assert p.grad is not None, name
-        np.testing.assert_allclose(p.grad.data, ref.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+        assert p.grad is not None and hf_params[name].grad is not None, name
+        np.testing.assert_allclose(p.grad.data, hf_params[name].grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
     assert not model.embeddings.word_embeddings.weight.grad.data[0].any()  # [PAD] row: no gradient
 
 
@@ -213,7 +212,6 @@ def test_mean_pool_ignores_padding() -> None:
 # ------------------------------------------------------------------------- SentenceEncoder offline
 def word_tokenizer(tmp_path) -> object:
     """A tiny WordLevel tokenizer.json with BERT's special tokens, saved and loaded like the real one."""
-    tokenizers = pytest.importorskip("tokenizers")
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", *"the a cat dog sat on mat ran far away fast slowly".split()]
     tok = tokenizers.Tokenizer(tokenizers.models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
     tok.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()

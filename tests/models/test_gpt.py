@@ -101,9 +101,15 @@ def test_generate_is_seeded_and_crops_to_the_context():
     model.train()
     first = model.generate([1, 2, 3, 4, 5, 6], 10, temperature=0.9, top_p=0.9, generator=nerve.Generator(1))
     again = model.generate([1, 2, 3, 4, 5, 6], 10, temperature=0.9, top_p=0.9, generator=nerve.Generator(1))
-    assert first.shape == (10,) and first.dtype == np.int64
+    assert first.shape == (10,) and first.dtype == np.int64 and first.min() >= 0 and first.max() < 11
     np.testing.assert_array_equal(first, again)
+    # the seed matters: a sampler ignoring its generator would give the same ids for every seed
+    other = model.generate([1, 2, 3, 4, 5, 6], 10, temperature=0.9, top_p=0.9, generator=nerve.Generator(2))
+    assert not np.array_equal(first, other)
     assert model.training  # mode restored
+    # only the last block_size=4 ids are seen: a longer prompt continues as its last 4 ids do
+    greedy = model.generate([1, 2, 3, 4], 5, top_k=1)
+    np.testing.assert_array_equal(model.generate([9, 8, 1, 2, 3, 4], 5, top_k=1), greedy)
 
 
 def test_tied_weights_share_one_parameter():

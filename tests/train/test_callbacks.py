@@ -1,6 +1,7 @@
 """Callbacks: early stopping, NaN guard, LR scheduling, gradient clipping; metrics; descent flavours."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -37,18 +38,18 @@ def _trainer(lr=0.05, **kwargs):
 class _ScriptedVal(Callback):
     """Overwrite val_loss with a scripted sequence (so the best epoch is known) and snapshot each epoch."""
 
-    def __init__(self, values):
-        self.values = values
+    def __init__(self, values, key="val_loss"):
+        self.values, self.key = values, key
         self.weights = []
 
     def on_epoch_end(self, epoch, logs=None):
-        logs["val_loss"] = self.values[epoch]
+        logs[self.key] = self.values[epoch]
         self.weights.append({k: v.data.copy() for k, v in self.trainer.model.state_dict().items()})
 
 
-def _fit_with_script(values, epochs, patience, **kwargs):
-    script = _ScriptedVal(values)
-    stopper = EarlyStopping(monitor="val_loss", patience=patience, **kwargs)
+def _fit_with_script(values, epochs, patience, monitor="val_loss", **kwargs):
+    script = _ScriptedVal(values, monitor)
+    stopper = EarlyStopping(monitor=monitor, patience=patience, **kwargs)
     trainer = _trainer(callbacks=[script, stopper])  # the script runs first, so the stopper sees its value
     trainer.fit(DataLoader(_blobs(), batch_size=30), epochs=epochs)
     return trainer, script, stopper
@@ -77,8 +78,19 @@ def test_early_stopping_restores_best_weights_when_the_epochs_run_out():
 def test_early_stopping_min_delta_and_max_mode():
     _, _, stopper = _fit_with_script([1.0, 0.99, 0.98, 0.97], epochs=4, patience=10, min_delta=0.05)
     assert stopper.best_epoch == 0  # improvements of 0.01 do not count
-    stopper = EarlyStopping(monitor="val_accuracy")
-    assert stopper.tracker.mode == "max"
+    assert EarlyStopping(monitor="val_accuracy").tracker.mode == "max"
+    # max mode: a rising accuracy improves, a falling one does not (min mode would keep epoch 0, stop at 2)
+    trainer, script, stopper = _fit_with_script(
+        [0.5, 0.9, 0.8, 0.2, 0.95], epochs=5, patience=2, monitor="val_accuracy"
+    )
+    assert len(trainer.history.epoch) == 4 and stopper.best_epoch == 1 and stopper.best == 0.9
+    _assert_weights(trainer, script.weights[1])
+
+
+def test_early_stopping_ignores_the_warm_up_epochs():
+    # start_from_epoch=2: the lowest value, epoch 0's 0.1, is not monitored; the best is epoch 3's 0.5
+    _, _, stopper = _fit_with_script([0.1, 0.2, 0.6, 0.5, 0.7], epochs=5, patience=10, start_from_epoch=2)
+    assert stopper.best_epoch == 3 and stopper.best == 0.5
 
 
 def test_early_stopping_restores_best_weights_when_the_loss_becomes_nan():
@@ -108,8 +120,11 @@ def test_nan_loss_stops_training_naming_epoch_step_and_loss():
     with np.errstate(all="ignore"):
         history = trainer.fit(DataLoader(_blobs(), batch_size=10), epochs=3, val=DataLoader(_blobs(30, 1)))
     assert trainer.failed
-    assert trainer.stop_reason.startswith("loss became nan at epoch 1, step ") or "inf" in trainer.stop_reason
-    assert "global step" in trainer.stop_reason and "lower learning rate" in trainer.stop_reason
+    assert re.fullmatch(
+        r"loss became (nan|-?inf) at epoch 1, step (\d+) \(global step \2\): training stopped "
+        r"\(try a lower learning rate or gradient clipping\)",
+        trainer.stop_reason,
+    ), trainer.stop_reason
     assert len(history.epoch) == 1 and "val_loss" not in history.history  # no validation of a diverged model
 
 
@@ -171,6 +186,7 @@ def test_gradient_clipping_bounds_the_norm_before_the_step():
     trainer = _trainer(grad_clip_value=1e-3, callbacks=[ProbeValue()])
     trainer.fit(DataLoader(_blobs(), batch_size=30), epochs=1)
     assert max(values) <= np.float32(1e-3)
+    assert max(values) == pytest.approx(1e-3)  # larger elements existed and were clipped: the bound was active
     with pytest.raises(ValueError, match="GradientClipping: max_norm must be positive, got -1"):
         GradientClipping(max_norm=-1)
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -144,7 +145,13 @@ def test_corruption_is_detected_and_nothing_is_loaded(tmp_path, where):
 
     fresh, _, _ = _setup(5)
     before = _params(fresh)
-    with pytest.raises(CheckpointError, match=r"corrupted|truncated|missing"):
+    # the error names the damaged file and what is wrong with it
+    expected = {
+        "sidecar-value": r"c\.json: checksum mismatch, the checkpoint sidecar is corrupted",
+        "truncated-sidecar": r"c\.json: corrupted or truncated checkpoint sidecar",
+        "missing-tensors": rf"c\.json: its tensors file {re.escape(tensors.name)} is missing",
+    }.get(where, rf"{re.escape(tensors.name)}: checksum mismatch, the tensors file is truncated or corrupted")
+    with pytest.raises(CheckpointError, match=expected):
         fresh.load_checkpoint(tmp_path / "c")
     for k, v in before.items():  # nothing was half-loaded
         np.testing.assert_array_equal(_params(fresh)[k], v)

@@ -112,6 +112,16 @@ def test_scheduler_steps_per_epoch_and_the_lr_used_in_each_epoch_is_logged():
     assert opt.param_groups[0]["lr"] == pytest.approx(0.00625)
 
 
+def test_scheduler_can_step_every_batch():
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = nerve.optim.Adam(model.parameters(), lr=0.05)
+    sched = nerve.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    trainer = Trainer(model, opt, nn.CrossEntropyLoss(), scheduler=sched, scheduler_interval="step", progress=False)
+    history = trainer.fit(DataLoader(_blobs(n=32), batch_size=16), epochs=2)  # 2 steps per epoch
+    assert history.history["lr"] == pytest.approx([0.05, 0.0125])  # the lr each epoch started with
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05 * 0.5**4)
+
+
 def test_progress_bar_off_a_terminal_prints_one_line_per_epoch():
     from nerve.train import ProgressBar
 
@@ -124,7 +134,6 @@ def test_progress_bar_off_a_terminal_prints_one_line_per_epoch():
 
 
 def test_run_logger_writes_config_metrics_and_curves(tmp_path):
-    pytest.importorskip("matplotlib")
     logger = RunLogger(tmp_path / "run", {"lr": 0.05})
     trainer = _trainer(callbacks=[logger])
     trainer.fit(DataLoader(_blobs(n=64), batch_size=16), epochs=2, val=DataLoader(_blobs(n=32, seed=3), batch_size=32))
