@@ -178,3 +178,46 @@ def test_allclose_matches_torch(kw):
         want = torch.allclose(torch.tensor(x), torch.tensor(y), **kw)
         got = nerve.allclose(nerve.tensor(x), nerve.tensor(y), **kw)
         assert type(got) is type(want) and got == want
+
+
+def test_augmented_assignment_updates_in_place_outside_the_graph_like_torch():
+    """``p -= lr * p.grad`` under no_grad must update the parameter object itself (a rebinding would leave the
+    model unchanged), as torch's in-place ops do; values follow torch's."""
+    rng = np.random.default_rng(0)
+    w0, g0 = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    results = {}
+    for lib in (nerve, torch):
+        w = lib.tensor(w0, requires_grad=True)
+        w.grad = lib.tensor(g0)
+        alias = w
+        with lib.no_grad():
+            w -= 0.1 * w.grad
+            w *= 2.0
+            w += 1.0
+            w /= 4.0
+        assert w is alias
+        results[lib.__name__] = np.asarray(w.detach().numpy())
+    np.testing.assert_allclose(results["nerve"], results["torch"], rtol=1e-12)
+
+
+def test_augmented_assignment_on_a_leaf_that_requires_grad_is_an_error():
+    w = nerve.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^add_: a leaf tensor that requires grad is being modified in place"):
+        w += 1
+
+
+def test_augmented_assignment_inside_the_graph_keeps_gradients_like_torch():
+    """A residual ``out += identity`` in a forward pass: nerve rebinds the name to the sum (its graph has no
+    in-place nodes); values and gradients must equal torch's in-place version."""
+    rng = np.random.default_rng(1)
+    x0, y0 = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+
+    def fn(lib, x, y):
+        out = x * 2.0
+        out += y
+        out -= x
+        out *= y
+        out /= 3.0
+        return out
+
+    compare_with_torch(fn, x0, y0)

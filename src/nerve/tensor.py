@@ -397,6 +397,28 @@ class Tensor:
     def __rmod__(self, other: Any) -> Tensor:
         return remainder(other, self)
 
+    # Augmented assignment, as in PyTorch: in place when no graph is being built (``p -= lr * p.grad`` under
+    # no_grad updates the parameter itself), an error on a leaf that requires grad, and otherwise the
+    # out-of-place op rebound to the name (``out += identity`` in a forward), since nerve's graph has no
+    # in-place nodes.
+    def _augmented(self, other: Any, inplace: Callable[..., Tensor], op: Callable[..., Tensor]) -> Tensor:
+        other_in_graph = isinstance(other, Tensor) and other.requires_grad
+        if grad_mode.enabled and (self.requires_grad or other_in_graph) and not (self.requires_grad and self.is_leaf):
+            return op(self, other)
+        return inplace(other)
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._augmented(other, self.add_, add)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._augmented(other, self.sub_, sub)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._augmented(other, self.mul_, mul)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._augmented(other, self.div_, div)
+
     def __pow__(self, exponent: Any) -> Tensor:
         return pow(self, exponent)
 
