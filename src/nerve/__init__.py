@@ -69,6 +69,7 @@ from nerve.ops.elementwise import (
     eq,
     exp,
     floor,
+    frac,
     ge,
     gt,
     isfinite,
@@ -96,6 +97,7 @@ from nerve.ops.elementwise import (
     sqrt,
     square,
     sub,
+    trunc,
     where,
 )
 from nerve.ops.linalg import matmul

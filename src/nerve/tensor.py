@@ -581,6 +581,12 @@ class Tensor:
     def floor(self) -> Tensor:
         return floor(self)
 
+    def trunc(self) -> Tensor:
+        return trunc(self)
+
+    def frac(self) -> Tensor:
+        return frac(self)
+
     def ceil(self) -> Tensor:
         return ceil(self)
 
@@ -821,6 +827,7 @@ from nerve.ops.elementwise import (  # noqa: E402
     exp,
     floor,
     floor_divide,
+    frac,
     ge,
     gt,
     isfinite,
@@ -849,6 +856,7 @@ from nerve.ops.elementwise import (  # noqa: E402
     sqrt,
     square,
     sub,
+    trunc,
     where,
 )
 from nerve.ops.linalg import matmul  # noqa: E402

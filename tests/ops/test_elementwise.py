@@ -292,15 +292,30 @@ def test_comparisons_give_bool_without_grad(op):
 @pytest.mark.parametrize(
     "fn",
     [lambda lib, x: x.sign(), lambda lib, x: x.floor(), lambda lib, x: x.ceil(), lambda lib, x: lib.round(x),
-     lambda lib, x: x.round(decimals=1), lambda lib, x: x // 0.7, lambda lib, x: lib.isnan(x / x),
-     lambda lib, x: lib.isinf(1.0 / x), lambda lib, x: lib.isfinite(1.0 / x),
-     lambda lib, x: x.div(0.7, rounding_mode="floor"), lambda lib, x: x.div(0.7, rounding_mode="trunc")],
-    ids=["sign", "floor", "ceil", "round", "round_decimals", "floordiv", "isnan", "isinf", "isfinite", "div_floor",
-         "div_trunc"],
+     lambda lib, x: x.round(decimals=1), lambda lib, x: x.trunc(), lambda lib, x: lib.trunc(x * 1.3),
+     lambda lib, x: x.div(0.7, rounding_mode="floor"), lambda lib, x: x.div(0.7, rounding_mode="trunc"),
+     lambda lib, x: lib.div(0.7, x, rounding_mode="floor"), lambda lib, x: x.frac()],
+    ids=["sign", "floor", "ceil", "round", "round_decimals", "trunc", "trunc_fn", "div_floor", "div_trunc",
+         "div_floor_divisor", "frac"],
 )
-def test_piecewise_constant_ops_match_torch(fn):
-    # NOTE: grad=False: torch keeps these in the graph with zero gradients, nerve returns constants (a
-    # difference left as it is). ``%`` is piecewise linear, not constant: see "remainder_scalar" above.
+def test_piecewise_constant_ops_stay_in_the_graph_like_torch(fn):
+    """torch keeps these in the graph with zero gradients (frac: gradient 1); nerve must too, so a loss through
+    them backpropagates instead of failing on a constant."""
+    x = np.array([-1.7, -0.24, 0.3, 0.4, 2.5, 3.5], np.float32)
+    compare_with_torch(fn, x)
+    leaf = nerve.tensor(x, requires_grad=True)
+    fn(nerve, leaf).sum().backward()
+    assert leaf.grad is not None
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [lambda lib, x: x // 0.7, lambda lib, x: lib.isnan(x / x), lambda lib, x: lib.isinf(1.0 / x),
+     lambda lib, x: lib.isfinite(1.0 / x)],
+    ids=["floordiv", "isnan", "isinf", "isfinite"],
+)
+def test_ops_without_gradient_match_torch(fn):
+    # NOTE: grad=False: torch has no derivative for floor_divide (backward raises); nerve returns a constant.
     x = np.array([-1.7, -0.24, 0.0, 0.4, 2.5, 3.5], np.float32)
     compare_with_torch(fn, x, grad=False)
 

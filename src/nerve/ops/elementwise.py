@@ -84,6 +84,20 @@ class Remainder(Function):
         return (unbroadcast(g, a.shape) if na else None, gb)
 
 
+class PiecewiseConstant(Function):
+    """``fn(*inputs)`` for a map that is constant between jumps (sign, floor, ceil, round, trunc, rounded
+    division): its derivative is zero wherever it exists, and PyTorch defines it as zero everywhere. The result
+    stays in the graph, so ``x.round().sum().backward()`` gives ``x.grad == 0`` as in PyTorch."""
+
+    def forward(self, *inputs: np.ndarray, fn: Any) -> np.ndarray:
+        self.shapes = [a.shape for a in inputs]
+        return fn(*inputs)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        return tuple(np.zeros(shape, g.dtype) if needs else None
+                     for shape, needs in zip(self.shapes, self.needs_input_grad))
+
+
 class Neg(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return -x
@@ -343,7 +357,7 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     """True division (integer inputs give the default float dtype, as in PyTorch)."""
     ta, tb = binary_operands(a, b)
     if rounding_mode is not None:
-        return _no_grad_binary(ta, tb, np.floor_divide if rounding_mode == "floor" else _trunc_div)
+        return PiecewiseConstant.apply(ta, tb, fn=np.floor_divide if rounding_mode == "floor" else _trunc_div)
     if ta.data.dtype.kind != "f":
         ta, tb = ta.to(get_default_dtype()), tb.to(get_default_dtype())
     return Div.apply(ta, tb)
@@ -479,10 +493,6 @@ def clone(x: Tensor) -> Tensor:
 # ---------------------------------------------------------------------- non-differentiable functions
 
 
-def _no_grad_binary(a: Tensor, b: Tensor, fn: Any) -> Tensor:
-    return _wrap(np.asarray(fn(a.data, b.data)))
-
-
 def _compare(a: Any, b: Any, fn: Any) -> Tensor:
     ta, tb = binary_operands(a, b)
     return _wrap(np.asarray(fn(ta.data, tb.data)))
@@ -538,19 +548,28 @@ def remainder(a: Any, b: Any) -> Tensor:
 
 
 def sign(x: Tensor) -> Tensor:
-    return _wrap(np.sign(x.data))
+    return PiecewiseConstant.apply(x, fn=np.sign)
 
 
 def floor(x: Tensor) -> Tensor:
-    return _wrap(np.floor(x.data))
+    return PiecewiseConstant.apply(x, fn=np.floor)
 
 
 def ceil(x: Tensor) -> Tensor:
-    return _wrap(np.ceil(x.data))
+    return PiecewiseConstant.apply(x, fn=np.ceil)
 
 
 def round(x: Tensor, decimals: int = 0) -> Tensor:
-    return _wrap(np.round(x.data, decimals))
+    return PiecewiseConstant.apply(x, fn=lambda a: np.round(a, decimals))
+
+
+def trunc(x: Tensor) -> Tensor:
+    return PiecewiseConstant.apply(x, fn=np.trunc)
+
+
+def frac(x: Tensor) -> Tensor:
+    """``x - trunc(x)``, the fractional part with the sign of ``x``: gradient 1, as in PyTorch."""
+    return sub(x, trunc(x))
 
 
 def isnan(x: Tensor) -> Tensor:
