@@ -51,6 +51,8 @@ UNARY = {
     "rpow_frac": (lambda lib, x: 0.5**x, -2, 2, ()),
     # values within 0.1 of a multiple of 0.7 are moved off the jumps below
     "remainder_scalar": (lambda lib, x: x % 0.7, -2, 2, tuple(0.7 * k for k in range(-3, 4))),
+    "frac": (lambda lib, x: x.frac(), -2, 2, (-2.0, -1.0, 0.0, 1.0, 2.0)),
+    "x_times_floor": (lambda lib, x: x * x.floor() + x.ceil() * x.sign(), -2, 2, (-2.0, -1.0, 0.0, 1.0, 2.0)),
     "add_scalar": (lambda lib, x: x + 2.5, -2, 2, ()),
     "radd_scalar": (lambda lib, x: 2.5 + x, -2, 2, ()),
     "rsub_scalar": (lambda lib, x: 1.5 - x, -2, 2, ()),
