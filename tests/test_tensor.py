@@ -221,3 +221,49 @@ def test_augmented_assignment_inside_the_graph_keeps_gradients_like_torch():
         return out
 
     compare_with_torch(fn, x0, y0)
+
+
+def test_view_shares_memory_and_refuses_layouts_that_need_a_copy_like_torch():
+    x = nerve.arange(6.0).reshape(2, 3)
+    v = x.view(3, 2)
+    with nerve.no_grad():
+        v[0, 0] = 9.0
+    assert x[0, 0].item() == 9.0  # a view, not a copy
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        torch.arange(6.0).reshape(2, 3).t().view(6)
+    with pytest.raises(RuntimeError, match=r"^view: shape \(6,\) cannot view a tensor of shape \(3, 2\) with strides "
+                                           r"\(1, 3\) without copying; use \.reshape\(\.\.\.\)"):
+        x.t().view(6)
+    np.testing.assert_array_equal(x.t().reshape(6).numpy(), torch.tensor(x.numpy()).t().reshape(6).numpy())
+
+
+def test_cuda_is_a_clear_error():
+    x = nerve.ones(2)
+    assert x.is_cuda is False
+    with pytest.raises(RuntimeError, match=r"^cuda: nerve runs on the CPU only \(NumPy\); drop \.cuda\(\)"):
+        x.cuda()
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda a: nerve.relu(a), "ReLU"),
+    (lambda a: nerve.nn.functional.gelu(a), "gelu"),
+    (lambda a: nerve.ones(3) * 2 + nerve.exp(a), "exp"),
+    (lambda a: nerve.sigmoid(a), "sigmoid"),
+])
+def test_numpy_arrays_given_to_ops_are_a_clear_error(call, name):
+    """torch: "relu(): argument 'input' (position 1) must be Tensor, not numpy.ndarray"; nerve used to fail deep
+    inside with "'numpy.ndarray' object has no attribute 'requires_grad'"."""
+    with pytest.raises(TypeError, match=rf"^{name}: (input 0 must be|expected) a nerve\.Tensor, got numpy\.ndarray; "
+                                        r"wrap arrays"):
+        call(np.ones(3, np.float32))
+    with nerve.no_grad(), pytest.raises(TypeError, match=rf"^{name}: "):
+        call(np.ones(3, np.float32))
+
+
+def test_shapes_that_do_not_broadcast_name_the_op_and_both_shapes():
+    with pytest.raises(RuntimeError, match="must match the size of tensor b"):
+        torch.ones(2, 3) + torch.ones(4)
+    for op, name in ((lambda a, b: a + b, "Add"), (lambda a, b: a * b, "Mul"), (lambda a, b: a - b, "Sub")):
+        for grad in (False, True):
+            with pytest.raises(ValueError, match=rf"^{name}: shapes \(2, 3\) and \(4,\) do not broadcast"):
+                op(nerve.ones(2, 3, requires_grad=grad), nerve.ones(4))

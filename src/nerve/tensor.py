@@ -244,6 +244,13 @@ class Tensor:
     def bool(self) -> Tensor:
         return cast(self, np.bool_)
 
+    def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
+        raise RuntimeError("cuda: nerve runs on the CPU only (NumPy); drop .cuda() or use .to('cpu')")
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
     def cpu(self) -> Tensor:
         return self
 
@@ -722,7 +729,17 @@ class Tensor:
     def reshape(self, *shape: Any) -> Tensor:
         return reshape(self, *shape)
 
-    view = reshape
+    def view(self, *shape: Any) -> Tensor:
+        """:meth:`reshape` that must not copy: the result shares this tensor's memory (writes reach both), as
+        in PyTorch, where a layout that needs a copy (e.g. ``x.t().view(-1)``) is an error."""
+        out = reshape(self, *shape)
+        if self.data.size and not np.may_share_memory(out.data, self.data):
+            raise RuntimeError(
+                f"view: shape {tuple(shape_arg(shape))} cannot view a tensor of shape {tuple(self.shape)} with "
+                f"strides {tuple(s // self.data.itemsize for s in self.data.strides)} without copying; "
+                "use .reshape(...), which copies when it must"
+            )
+        return out
 
     def view_as(self, other: Tensor) -> Tensor:
         return reshape(self, other.shape)

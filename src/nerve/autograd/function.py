@@ -48,14 +48,24 @@ class Function:
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         node = cls.__new__(cls)
         node.saved = ()
-        if grad_mode.enabled:
+        try:  # reading requires_grad doubles as the check that every input is a Tensor
             needs = tuple([t.requires_grad for t in inputs])
+        except AttributeError:
+            raise _not_a_tensor(cls, inputs) from None
+        if grad_mode.enabled:
             track = True in needs
         else:
             needs = (False,) * len(inputs)
             track = False
         node.needs_input_grad = needs
-        data = node.forward(*[t.data for t in inputs], **options)
+        try:
+            data = node.forward(*[t.data for t in inputs], **options)
+        except ValueError as error:
+            if "could not be broadcast" not in str(error):
+                raise
+            shapes = " and ".join(str(tuple(t.data.shape)) for t in inputs)
+            raise ValueError(f"{cls.__name__}: shapes {shapes} do not broadcast (sizes must match or be 1 in "
+                             "each dimension, counted from the last)") from error
         if type(data) is not np.ndarray:  # NumPy returns scalars for 0-d results
             data = np.asarray(data)
         out = _new_tensor(data)
@@ -77,6 +87,13 @@ class Function:
     def next_functions(self) -> tuple[tuple[Function | None, int], ...]:
         """The nodes that produced this node's inputs (``None`` for leaves), as in PyTorch."""
         return tuple((t._node, 0) for t in self.parents)
+
+
+def _not_a_tensor(cls: type, inputs: tuple[Any, ...]) -> TypeError:
+    position, value = next((i, t) for i, t in enumerate(inputs) if not hasattr(t, "requires_grad"))
+    kind = f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")
+    return TypeError(f"{cls.__name__}: input {position} must be a nerve.Tensor, got {kind}; wrap arrays and "
+                     "numbers with nerve.tensor(...)")
 
 
 def _new_tensor(data: np.ndarray) -> Tensor:

@@ -203,6 +203,9 @@ class LogSoftmax(Function):
 
 
 def _float_input(x: Tensor, op: str) -> None:
+    if not isinstance(x, Tensor):
+        kind = f"{type(x).__module__}.{type(x).__qualname__}".removeprefix("builtins.")
+        raise TypeError(f"{op}: expected a nerve.Tensor, got {kind}; wrap arrays with nerve.tensor(...)")
     if x.data.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point tensor, got dtype {x.data.dtype}")
 
@@ -234,16 +237,16 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 def erf(x: Tensor) -> Tensor:
     """The error function (integer tensors give the default float dtype, as in PyTorch)."""
-    return Erf.apply(to_floating(x))
+    return Erf.apply(to_floating(x, "erf"))
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + exp(-x)), computed without overflow."""
-    return Sigmoid.apply(to_floating(x))
+    return Sigmoid.apply(to_floating(x, "sigmoid"))
 
 
 def tanh(x: Tensor) -> Tensor:
-    return Tanh.apply(to_floating(x))
+    return Tanh.apply(to_floating(x, "tanh"))
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:

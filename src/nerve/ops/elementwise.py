@@ -386,29 +386,32 @@ def pow(x: Any, exponent: Any) -> Tensor:
     return Pow.apply(*binary_operands(x, exponent))
 
 
-def to_floating(x: Tensor) -> Tensor:
+def to_floating(x: Tensor, where: str) -> Tensor:
     """``x`` itself if floating, else cast to the default float dtype (``exp`` of an int tensor is float32)."""
+    if not isinstance(x, Tensor):
+        kind = f"{type(x).__module__}.{type(x).__qualname__}".removeprefix("builtins.")
+        raise TypeError(f"{where}: expected a nerve.Tensor, got {kind}; wrap arrays with nerve.tensor(...)")
     return x if x.data.dtype.kind == "f" else cast(x, get_default_dtype())
 
 
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(to_floating(x))
+    return Exp.apply(to_floating(x, "exp"))
 
 
 def log(x: Tensor) -> Tensor:
-    return Log.apply(to_floating(x))
+    return Log.apply(to_floating(x, "log"))
 
 
 def log1p(x: Tensor) -> Tensor:
-    return Log1p.apply(to_floating(x))
+    return Log1p.apply(to_floating(x, "log1p"))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(to_floating(x))
+    return Sqrt.apply(to_floating(x, "sqrt"))
 
 
 def rsqrt(x: Tensor) -> Tensor:
-    return PowScalar.apply(to_floating(x), p=-0.5)
+    return PowScalar.apply(to_floating(x, "rsqrt"), p=-0.5)
 
 
 def abs(x: Tensor) -> Tensor:
@@ -416,11 +419,11 @@ def abs(x: Tensor) -> Tensor:
 
 
 def sin(x: Tensor) -> Tensor:
-    return Sin.apply(to_floating(x))
+    return Sin.apply(to_floating(x, "sin"))
 
 
 def cos(x: Tensor) -> Tensor:
-    return Cos.apply(to_floating(x))
+    return Cos.apply(to_floating(x, "cos"))
 
 
 def square(x: Tensor) -> Tensor:
