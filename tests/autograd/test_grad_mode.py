@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import nerve
 
@@ -153,3 +154,47 @@ def test_in_place_values_match_torch():
     n.add_(nerve.ones(3), alpha=2.0)
     t.add_(torch.ones(3), alpha=2.0)
     np.testing.assert_allclose(n.data, t.numpy())
+
+
+@pytest.mark.parametrize("lib", [nerve, torch], ids=["nerve", "torch"])
+def test_decorators_with_and_without_parentheses_like_torch(lib):
+    """``@no_grad``, ``@no_grad()``, ``@inference_mode``, ``@set_grad_enabled(False)`` and ``@enable_grad`` apply
+    per call; decorating with set_grad_enabled must not switch the mode for the rest of the program."""
+    x = lib.ones(2, requires_grad=True)
+
+    def records() -> bool:
+        return (x * 2).requires_grad
+
+    decorated = {
+        "no_grad": lib.no_grad(records), "no_grad()": lib.no_grad()(records),
+        "inference_mode": lib.inference_mode(records), "inference_mode(False)": lib.inference_mode(False)(records),
+        "set_grad_enabled(False)": lib.set_grad_enabled(False)(records),
+    }
+    assert lib.is_grad_enabled()
+    assert {name: fn() for name, fn in decorated.items()} == {
+        "no_grad": False, "no_grad()": False, "inference_mode": False, "inference_mode(False)": True,
+        "set_grad_enabled(False)": False}
+    assert lib.is_grad_enabled()
+    with lib.no_grad():
+        assert lib.enable_grad(records)() and lib.enable_grad()(records)()
+        assert not records()
+
+
+@pytest.mark.parametrize("lib", [nerve, torch], ids=["nerve", "torch"])
+def test_set_grad_enabled_called_alone_switches_the_mode_like_torch(lib):
+    x = lib.ones(2, requires_grad=True)
+    try:
+        lib.set_grad_enabled(False)
+        assert not lib.is_grad_enabled() and not (x * 2).requires_grad
+    finally:
+        lib.set_grad_enabled(True)
+    with lib.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert lib.is_grad_enabled()
+    with lib.inference_mode(False):
+        assert (x * 2).requires_grad
+
+
+def test_decorating_a_non_function_is_a_clear_error():
+    with pytest.raises(TypeError, match=r"^no_grad: a decorator needs a function, got int"):
+        nerve.no_grad()(3)

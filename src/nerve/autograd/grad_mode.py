@@ -26,35 +26,35 @@ def is_grad_enabled() -> bool:
     return grad_mode.enabled
 
 
-class set_grad_enabled:
-    """Context manager (and decorator) setting whether operations record a graph."""
-
-    def __init__(self, mode: bool) -> None:
-        self.prev = grad_mode.enabled
-        self.mode = bool(mode)
-        grad_mode.enabled = self.mode
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        grad_mode.enabled = self.prev
-
-
 class _GradModeContext:
-    mode: bool = True
+    """Base of the grad-mode switches: a context manager, and a decorator with or without parentheses
+    (``@nerve.no_grad`` and ``@nerve.no_grad()`` alike, as in PyTorch)."""
+
+    mode: bool | None = True  # None: leave the mode as it is
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and callable(args[0]) and not isinstance(args[0], bool):
+            return cls()(args[0])  # used as a bare decorator
+        return super().__new__(cls)
+
+    def _clone(self) -> _GradModeContext:
+        return self.__class__()
 
     def __enter__(self) -> None:
         self.prev = grad_mode.enabled
-        grad_mode.enabled = self.mode
+        if self.mode is not None:
+            grad_mode.enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
         grad_mode.enabled = self.prev
 
     def __call__(self, fn: F) -> F:
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}: a decorator needs a function, got {type(fn).__name__}")
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.__class__():
+            with self._clone():  # a fresh context per call, so nested and recursive calls restore correctly
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -79,4 +79,32 @@ class enable_grad(_GradModeContext):
     mode = True
 
 
-inference_mode = no_grad
+class inference_mode(_GradModeContext):
+    """``no_grad`` under PyTorch's inference-mode name (nerve has no separate inference tensors);
+    ``inference_mode(False)`` leaves the grad mode as it is."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = False if mode else None
+
+    def _clone(self) -> inference_mode:
+        return inference_mode(self.mode is not None)
+
+
+class set_grad_enabled(_GradModeContext):
+    """Set whether operations record a graph: called on its own it switches the mode (until switched back), as a
+    context manager it restores the previous mode on exit, as a decorator it applies to each call only."""
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = grad_mode.enabled
+        self.mode = bool(mode)
+        grad_mode.enabled = self.mode
+
+    def _clone(self) -> set_grad_enabled:
+        return set_grad_enabled(self.mode)
+
+    def __enter__(self) -> None:
+        return None  # the mode was set on construction; prev is what it was then
+
+    def __call__(self, fn: F) -> F:
+        grad_mode.enabled = self.prev  # decorating must not switch the mode for the rest of the program
+        return super().__call__(fn)
