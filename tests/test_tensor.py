@@ -113,7 +113,7 @@ def test_to_and_type():
     assert x.to(nerve.ones(1, dtype=nerve.float64)).dtype == np.float64
     assert x.type_as(nerve.tensor([1])).dtype == np.int64
     assert x.type() == "float32" and x.type(nerve.float64).dtype == np.float64
-    with pytest.raises(ValueError, match="to: nerve runs on the CPU only, got device 'cuda'"):
+    with pytest.raises(ValueError, match=r"to: nerve runs on the CPU only \(NumPy\), got device 'cuda'"):
         x.to("cuda")
     with pytest.raises(TypeError, match="to: unexpected arguments"):
         x.to(memory_format=None)
@@ -267,3 +267,24 @@ def test_shapes_that_do_not_broadcast_name_the_op_and_both_shapes():
         for grad in (False, True):
             with pytest.raises(ValueError, match=rf"^{name}: shapes \(2, 3\) and \(4,\) do not broadcast"):
                 op(nerve.ones(2, 3, requires_grad=grad), nerve.ones(4))
+
+
+def test_device_api_lets_torch_style_code_run_on_the_cpu():
+    """``device = "cuda" if torch.cuda.is_available() else "cpu"`` and ``.to(device)`` run unchanged; devices
+    compare like torch's; anything but the CPU is refused where data would move."""
+    assert nerve.cuda.is_available() is False and nerve.cuda.device_count() == 0
+    dev = nerve.device("cuda" if nerve.cuda.is_available() else "cpu")
+    model = nerve.nn.Linear(2, 2).to(dev)
+    x = nerve.ones(1, 2).to(dev)
+    assert model(x).device == dev == "cpu" and x.device == nerve.device("cpu")
+    for name in ("cpu", "cuda", "cuda:1"):
+        ours, theirs = nerve.device(name), torch.device(name)
+        assert (str(ours), repr(ours)) == (str(theirs), repr(theirs))
+    assert nerve.device("cuda", 1) == "cuda:1" and nerve.device("cuda:1") != "cuda:0"
+    with pytest.raises(ValueError, match=r"^device: expected one of cpu, cuda, mps, xpu, meta at the start of the "
+                                         r"device string, got 'gpu'"):
+        nerve.device("gpu")
+    with pytest.raises(ValueError, match=r"^Linear\.to: nerve runs on the CPU only \(NumPy\), got device 'cuda:0'"):
+        model.to(nerve.device("cuda:0"))
+    nerve.backends.cudnn.deterministic = True  # accepted, as set-up code for torch does
+    nerve.cuda.manual_seed_all(0)

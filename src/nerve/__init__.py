@@ -17,7 +17,8 @@ from nerve import _allocator
 from nerve.tensor import Tensor
 
 # isort: split
-from nerve import _dtypes, autograd, data, datasets, io, nn, optim
+from nerve import _dtypes, autograd, backends, cuda, data, datasets, io, nn, optim
+from nerve._device import device
 from nerve._dtypes import (
     float16,
     float32,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nerve._device import CPU, check_cpu, device, is_device
 from nerve._dtypes import as_dtype, get_default_dtype
 from nerve.autograd import engine
 from nerve.autograd.function import _install_tensor_factory
@@ -98,8 +99,8 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> device:
+        return CPU
 
     @property
     def is_leaf(self) -> bool:
@@ -212,12 +213,11 @@ class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.data.dtype
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps"):
+            elif is_device(a):
                 device = a
             else:
                 dtype = a
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(f"to: nerve runs on the CPU only, got device {device!r}")
+        check_cpu(device, "to")
         return self if dtype is None else cast(self, dtype)
 
     def type(self, dtype: Any = None) -> Any:

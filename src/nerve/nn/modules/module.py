@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nerve._device import check_cpu, is_device
 from nerve._dtypes import as_dtype
 from nerve.nn.parameter import Parameter
 from nerve.tensor import Tensor, _wrap
@@ -348,12 +349,11 @@ class Module:
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         for a in args:
-            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps"):
+            if is_device(a):
                 device = a
             else:
                 dtype = a
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(f"to: nerve runs on the CPU only, got device {device!r}")
+        check_cpu(device, f"{type(self).__name__}.to")
         if dtype is None:
             return self
         target = as_dtype(dtype)
