@@ -126,3 +126,27 @@ def test_state_dict_resumes_a_shuffled_epoch_mid_way_and_the_next_epoch_too():
     resumed.load_state_dict(state)
     rest = [b[0].tolist() for b in resumed] + [b[0].tolist() for b in resumed]
     assert seen + rest == expected
+
+
+def test_python_numbers_collate_like_torch():
+    import torch
+    from torch.utils.data import default_collate as torch_collate
+
+    samples = [(1.5, 2, True), (2.5, 3, False)]
+    ours, theirs = default_collate(samples), torch_collate(samples)
+    for a, b in zip(ours, theirs):
+        assert str(a.dtype) == str(b.dtype).removeprefix("torch.") and a.tolist() == b.tolist()
+    assert torch.is_tensor(theirs[0])
+
+
+def test_torch_loading_options_are_accepted_and_workers_warned_about():
+    ds = TensorDataset(np.arange(6))
+    plain = [b[0].tolist() for b in DataLoader(ds, batch_size=4)]
+    options = dict(pin_memory=True, timeout=0, worker_init_fn=None, prefetch_factor=None, persistent_workers=False)
+    assert [b[0].tolist() for b in DataLoader(ds, batch_size=4, **options)] == plain
+    with pytest.warns(UserWarning, match=r"^DataLoader: num_workers=2 is ignored; nerve builds batches in the "
+                                         r"training process"):
+        loader = DataLoader(ds, batch_size=4, num_workers=2)
+    assert [b[0].tolist() for b in loader] == plain
+    with pytest.raises(ValueError, match=r"^DataLoader: num_workers must be a non-negative integer, got -1"):
+        DataLoader(ds, num_workers=-1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -19,7 +20,9 @@ def default_collate(samples: Sequence[Any]) -> Any:
     first = samples[0]
     if isinstance(first, Tensor):
         return _wrap(np.stack([s.data for s in samples]))
-    if isinstance(first, np.ndarray | np.generic | int | float | bool):
+    if isinstance(first, float):  # as PyTorch's default_collate: Python floats batch as float64
+        return _wrap(np.asarray(samples, dtype=np.float64))
+    if isinstance(first, np.ndarray | np.generic | int | bool):
         return _wrap(np.stack([_to_array(s) for s in samples]))
     if isinstance(first, Mapping):
         return {k: default_collate([s[k] for s in samples]) for k in first}
@@ -43,6 +46,9 @@ class DataLoader:
         drop_last: drop the last incomplete batch.
         collate_fn: turns a list of samples into a batch (default: stack them).
         generator: a ``nerve.Generator`` for the shuffling order.
+        num_workers, pin_memory, timeout, worker_init_fn, prefetch_factor, persistent_workers: PyTorch's
+            loading options, accepted so torch code runs; batches are built in-process (a warning says so
+            when ``num_workers`` > 0).
 
     Batch size decides the flavour of gradient descent: ``len(dataset)`` is batch gradient descent,
     1 is stochastic gradient descent, anything between is mini-batch.
@@ -54,11 +60,18 @@ class DataLoader:
 
     def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool = False,
                  drop_last: bool = False, collate_fn: Callable[[list[Any]], Any] | None = None,
-                 generator: Generator | None = None, num_workers: int = 0) -> None:
+                 generator: Generator | None = None, num_workers: int = 0, pin_memory: bool = False,
+                 timeout: float = 0, worker_init_fn: Callable[[int], None] | None = None,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False) -> None:
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
             raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}")
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}")
         if num_workers:
-            raise ValueError("DataLoader: num_workers > 0 is not supported (batches are built in-process)")
+            # Batches are the same either way; only the overlap of loading with training is lost, so code
+            # written for torch runs rather than stops. (pin_memory and the other worker options are no-ops.)
+            warnings.warn(f"DataLoader: num_workers={num_workers} is ignored; nerve builds batches in the "
+                          "training process", stacklevel=2)
         if generator is not None and not isinstance(generator, Generator):
             raise TypeError(f"DataLoader: generator must be a nerve.Generator, got {type(generator).__name__}")
         self.dataset = dataset
