@@ -154,3 +154,42 @@ def test_predict_returns_outputs_in_order_without_changing_mode():
     assert trainer.model.training
     with nerve.no_grad():
         np.testing.assert_allclose(out, trainer.model(ds.get_batch(np.arange(20))[0]).data, rtol=1e-6)
+
+
+def test_batches_that_are_not_input_target_pairs_are_refused_naming_the_batch():
+    # a loader of bare tensors used to be indexed as rows: batch[0] and batch[1] became x and y
+    trainer = _trainer()
+    with pytest.raises(TypeError, match=r"^Trainer: expected each batch to be an \(inputs, targets\) pair, got a "
+                                        r"Tensor of shape \(4, 2\); yield \(x, y\) from the loader \(e\.g\. a "
+                                        r"TensorDataset of inputs and targets\), or use Trainer\.predict for inputs "
+                                        r"alone$"):
+        trainer.fit([nerve.randn(4, 2)], epochs=1)
+    x, y = nerve.randn(4, 2), nerve.tensor([0, 1, 2, 0])
+    for batch, n in [((x,), 1), ((x, y, y), 3)]:
+        with pytest.raises(ValueError, match=rf"^Trainer: expected each batch to be an \(inputs, targets\) pair, got "
+                                             rf"a tuple of length {n}; override train_step and eval_step to use other "
+                                             rf"batch layouts$"):
+            trainer.fit([batch], epochs=1)
+    with pytest.raises(ValueError, match=r"^Trainer: expected each batch .* got a list of length 1;"):
+        trainer.evaluate([[x]])
+    assert trainer.fit([[x, y]], epochs=1).epoch == [0]  # a list pair is a pair
+
+
+def test_loss_given_by_name_as_fit_takes_it_and_bad_losses_fail_at_construction():
+    model = nn.Linear(2, 3)
+    opt = nerve.optim.SGD(model.parameters(), lr=0.1)
+    trainer = Trainer(model, opt, "cross_entropy", progress=False)
+    assert isinstance(trainer.loss_fn, nn.CrossEntropyLoss)
+    x, y = nerve.randn(4, 2), nerve.tensor([0, 1, 2, 0])
+    assert trainer.evaluate([(x, y)])["loss"] == pytest.approx(nn.functional.cross_entropy(model(x), y).item())
+    with pytest.raises(ValueError, match=r"^Trainer: unknown loss 'crossentropy'; choose from \['bce', "
+                                         r"'bce_with_logits', 'cross_entropy', 'huber', 'l1', 'mse', 'nll'\] or pass "
+                                         r"a function$"):
+        Trainer(model, opt, "crossentropy")
+    with pytest.raises(TypeError, match=r"^Trainer: loss_fn must be a name from \['bce', 'bce_with_logits', "
+                                        r"'cross_entropy', 'huber', 'l1', 'mse', 'nll'\] or a function "
+                                        r"loss\(output, target\), got int$"):
+        Trainer(model, opt, 3)
+    with pytest.raises(TypeError, match=r"^Trainer: loss_fn is the class CrossEntropyLoss, expected an instance; "
+                                        r"pass CrossEntropyLoss\(\)$"):
+        Trainer(model, opt, nn.CrossEntropyLoss)

@@ -37,7 +37,8 @@ class Trainer:
     Args:
         model: the network; called as ``model(x)`` on the first element of each batch.
         optimizer: a ``nerve.optim`` optimizer over the model's parameters.
-        loss_fn: ``loss_fn(output, target) -> scalar Tensor``.
+        loss_fn: ``loss_fn(output, target) -> scalar Tensor``, or a loss name as :func:`fit` takes
+            (``'cross_entropy'``, ``'mse'``, ...).
         metrics: names (``'accuracy'``, ``'top5_accuracy'``, ``'mse'``, ``'mae'``, ``'perplexity'``) or
             functions ``f(output, target) -> float``.
         scheduler: an LR scheduler stepped every epoch (or every batch with ``scheduler_interval='step'``).
@@ -62,7 +63,7 @@ class Trainer:
         >>> trainer.evaluate(test_loader)["accuracy"]
     """
 
-    def __init__(self, model: Module, optimizer: Optimizer, loss_fn: Callable[[Any, Any], Tensor],
+    def __init__(self, model: Module, optimizer: Optimizer, loss_fn: str | Callable[[Any, Any], Tensor],
                  metrics: Sequence[str | _metrics.MetricFn] = (), scheduler: Any = None,
                  scheduler_interval: Literal["epoch", "step"] = "epoch", callbacks: Iterable[Callback] = (),
                  progress: bool = True, grad_clip_norm: float | None = None,
@@ -71,7 +72,7 @@ class Trainer:
         self.stateful = stateful
         self._state: Any = None  # the recurrent state carried between batches when stateful
         self.optimizer = optimizer
-        self.loss_fn = loss_fn
+        self.loss_fn = _resolve_loss(loss_fn, "Trainer", "loss_fn")
         resolved = [_metrics.resolve(m) for m in metrics]
         self.metrics = [(name, fn) for name, fn in resolved if fn is not None]
         self.loss_metrics = [name for name, fn in resolved if fn is None]  # computed from the epoch's mean loss
@@ -103,7 +104,7 @@ class Trainer:
     # -------------------------------------------------------------------------------- one step
     def train_step(self, batch: Sequence[Any]) -> Logs:
         """Forward, loss, zero_grad, backward, step on one batch; returns the batch's logs."""
-        x, y = batch[0], batch[1]
+        x, y = _pair(batch)
         output = self._forward(x)
         loss = self.loss_fn(output, y)
         self.optimizer.zero_grad()
@@ -114,7 +115,7 @@ class Trainer:
 
     def eval_step(self, batch: Sequence[Any]) -> Logs:
         """Loss and metrics on one batch without building a graph."""
-        x, y = batch[0], batch[1]
+        x, y = _pair(batch)
         with no_grad():
             output = self._forward(x)
             loss = self.loss_fn(output, y)
@@ -338,6 +339,21 @@ def make_loader(dataset: Dataset, batch_size: int | str | None, shuffle: bool = 
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
 
 
+def _pair(batch: Any) -> tuple[Any, Any]:
+    """``batch`` as ``(inputs, targets)``. Indexing a bare Tensor would take its first two rows as x and y and
+    fail later with a misleading shape error, so anything but a 2-element tuple or list is refused here."""
+    if not isinstance(batch, tuple | list):
+        shape = f" of shape {tuple(batch.shape)}" if hasattr(batch, "shape") else ""
+        raise TypeError(f"Trainer: expected each batch to be an (inputs, targets) pair, got a "
+                        f"{type(batch).__name__}{shape}; yield (x, y) from the loader (e.g. a TensorDataset of "
+                        f"inputs and targets), or use Trainer.predict for inputs alone")
+    if len(batch) != 2:
+        raise ValueError(f"Trainer: expected each batch to be an (inputs, targets) pair, got a "
+                         f"{type(batch).__name__} of length {len(batch)}; override train_step and eval_step to "
+                         f"use other batch layouts")
+    return batch[0], batch[1]
+
+
 def _detached(state: Any) -> Any:
     """``state`` (a tensor or nested tuples/lists of them) cut from the graph."""
     if isinstance(state, Tensor):
@@ -370,6 +386,23 @@ _LOSSES = {"cross_entropy": "CrossEntropyLoss", "mse": "MSELoss", "l1": "L1Loss"
            "bce": "BCELoss", "bce_with_logits": "BCEWithLogitsLoss", "nll": "NLLLoss"}
 
 
+def _resolve_loss(loss: str | Callable[[Any, Any], Tensor], who: str, arg: str) -> Callable[[Any, Any], Tensor]:
+    """The loss function for ``loss``, a name from ``_LOSSES`` or a callable; ``who`` and ``arg`` name the caller
+    and its argument in errors. Checked when the trainer is built, not at the first step."""
+    from nerve import nn
+
+    if isinstance(loss, str):
+        if loss not in _LOSSES:
+            raise ValueError(f"{who}: unknown loss {loss!r}; choose from {sorted(_LOSSES)} or pass a function")
+        return getattr(nn, _LOSSES[loss])()
+    if isinstance(loss, type):  # nn.CrossEntropyLoss without (): calling it would build a module, not a loss
+        raise TypeError(f"{who}: {arg} is the class {loss.__name__}, expected an instance; pass {loss.__name__}()")
+    if not callable(loss):
+        raise TypeError(f"{who}: {arg} must be a name from {sorted(_LOSSES)} or a function loss(output, target), "
+                        f"got {type(loss).__name__}")
+    return loss
+
+
 def fit(model: Module, train: Iterable[Any] | Dataset, *, epochs: int = 1, loss: str | Callable[[Any, Any], Tensor]
         = "cross_entropy", optimizer: str | Optimizer = "adam", lr: float = 1e-3,
         metrics: Sequence[str | _metrics.MetricFn] = (), val: Iterable[Any] | Dataset | None = None,
@@ -387,16 +420,13 @@ def fit(model: Module, train: Iterable[Any] | Dataset, *, epochs: int = 1, loss:
     Example:
         >>> history = nerve.train.fit(model, TensorDataset(X, y), epochs=10, metrics=["accuracy"])
     """
-    from nerve import nn, optim
+    from nerve import optim
 
+    loss = _resolve_loss(loss, "fit", "loss")
     if isinstance(optimizer, str):
         if optimizer.lower() not in _OPTIMIZERS:
             raise ValueError(f"fit: unknown optimizer {optimizer!r}; choose from {sorted(_OPTIMIZERS)}")
         optimizer = getattr(optim, _OPTIMIZERS[optimizer.lower()])(model.parameters(), lr=lr)
-    if isinstance(loss, str):
-        if loss not in _LOSSES:
-            raise ValueError(f"fit: unknown loss {loss!r}; choose from {sorted(_LOSSES)} or pass a function")
-        loss = getattr(nn, _LOSSES[loss])()
     trainer = Trainer(model, optimizer, loss, metrics=metrics, callbacks=callbacks, progress=progress,
                       **trainer_kwargs)
     return trainer.fit(train, epochs=epochs, val=val, batch_size=batch_size)
