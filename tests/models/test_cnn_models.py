@@ -6,6 +6,8 @@ torchvision is not a dependency, so the PyTorch twins are written here with torc
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -368,3 +370,31 @@ def test_frozen_features_stay_bit_identical_while_the_head_trains() -> None:
     nerve.nn.functional.cross_entropy(model(x), y).backward()
     opt.step()
     assert all(not np.array_equal(v.data, frozen[k]) for k, v in model.features.state_dict().items())
+
+
+def test_lenet5_names_the_input_shape_it_needs() -> None:
+    # the classifier's 16·5·5 inputs fix 28×28; a wrong size used to fail in the first Linear (576 vs 400)
+    model = models.LeNet5()
+    for shape in [(1, 1, 32, 32), (2, 3, 28, 28), (28, 28)]:
+        with pytest.raises(ValueError, match=rf"^LeNet5: expected input of shape \(N, 1, 28, 28\), got "
+                                             rf"{re.escape(str(shape))}$"):
+            model(nerve.randn(*shape))
+    # the convolutions take an unbatched image, but the flatten before the classifier would fold the channels
+    # into the batch; say how to add the batch dimension instead (as the same torch model fails at its Linear)
+    with pytest.raises(ValueError, match=r"^LeNet5: expected input of shape \(N, 1, 28, 28\), got \(1, 28, 28\); "
+                                         r"add the batch dimension with x\.unsqueeze\(0\)$"):
+        model(nerve.randn(1, 28, 28))
+    for shape in [(1, 28, 28), (1, 1, 32, 32)]:
+        with pytest.raises(RuntimeError, match="mat1 and mat2 shapes cannot be multiplied"):
+            torch_lenet()(torch.randn(*shape))
+    with pytest.raises(ValueError, match=r"^LeNet5: expected input of shape \(N, 3, 28, 28\), got \(2, 1, 28, 28\)$"):
+        models.LeNet5(in_channels=3)(nerve.randn(2, 1, 28, 28))
+
+
+@pytest.mark.parametrize("build, name", [(models.LeNet5, "LeNet5"), (models.resnet8, "ResNet"),
+                                         (models.resnet18, "ResNet"), (models.SmallVGG, "SmallVGG"),
+                                         (models.MBConvNet, "MBConvNet")])
+def test_models_reject_fewer_than_one_class_as_vit_does(build, name) -> None:
+    for bad in (0, -3, 2.0):
+        with pytest.raises(ValueError, match=rf"^{name}: num_classes must be a positive integer, got {bad!r}$"):
+            build(num_classes=bad)

@@ -112,6 +112,29 @@ def test_generate_is_seeded_and_crops_to_the_context():
     np.testing.assert_array_equal(model.generate([9, 8, 1, 2, 3, 4], 5, top_k=1), greedy)
 
 
+def test_generate_continues_each_row_of_a_batch_independently():
+    # a (B, T) prompt used to be flattened into one sequence of B·T ids
+    model = GPT(11, 4, d_model=16, n_head=2, n_layer=1)
+    prompts = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+    greedy = model.generate(prompts, 6, top_k=1)
+    assert greedy.shape == (3, 6) and greedy.dtype == np.int64
+    for row, out in zip(prompts, greedy, strict=True):
+        np.testing.assert_array_equal(out, model.generate(row, 6, top_k=1))
+    assert model.generate(nerve.tensor(prompts), 6, top_k=1).shape == (3, 6)  # a Tensor prompt too
+    # one row draws from the generator exactly as the same 1-D prompt does
+    one = model.generate(prompts[:1], 8, temperature=0.9, top_p=0.9, generator=nerve.Generator(3))
+    np.testing.assert_array_equal(one, model.generate(prompts[0], 8, temperature=0.9, top_p=0.9,
+                                                      generator=nerve.Generator(3))[None])
+    # seeded batches reproduce, and identical prompts in one batch get their own draws
+    same = np.array([[1, 2, 3]] * 4)
+    first = model.generate(same, 10, temperature=1.5, generator=nerve.Generator(5))
+    np.testing.assert_array_equal(first, model.generate(same, 10, temperature=1.5, generator=nerve.Generator(5)))
+    assert len({tuple(r) for r in first}) > 1
+    with pytest.raises(ValueError, match=r"^GPT\.generate: expected a prompt of shape \(T,\) or \(B, T\), got shape "
+                                         r"\(1, 2, 3\)$"):
+        model.generate(np.zeros((1, 2, 3), dtype=np.int64), 2)
+
+
 def test_tied_weights_share_one_parameter():
     model = GPT(11, 4, d_model=16, n_head=2, n_layer=1, tie_weights=True)
     assert model.head.weight is model.token_embedding.weight

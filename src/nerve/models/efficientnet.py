@@ -84,6 +84,8 @@ class MBConvNet(nn.Module):
                                                                      (40, 2, 2, 4, 5)),
                  stem_channels: int = 16, head_channels: int = 128, dropout: float = 0.2) -> None:
         super().__init__()
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"MBConvNet: num_classes must be a positive integer, got {num_classes!r}")
         self.stem = nn.Sequential(nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False),
                                   nn.BatchNorm2d(stem_channels), nn.SiLU())
         blocks: list[nn.Module] = []

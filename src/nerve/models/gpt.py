@@ -96,16 +96,22 @@ class GPT(nn.Module):
         distribution given the last ``block_size`` ids.
 
         Args:
+            prompt: ids of shape (T,), or (B, T) for B prompts continued independently in one batch.
             temperature: divides the logits; < 1 sharpens, > 1 flattens.
             top_k: draw only among the k likeliest ids.
             top_p: then only among the smallest set of likeliest ids whose probability reaches p (nucleus).
-            generator: a seeded ``nerve.random.Generator`` for reproducible samples.
+            generator: a seeded ``nerve.random.Generator`` for reproducible samples. At each step the rows
+                draw in order from it, so a (1, T) prompt gives the ids a (T,) one does.
 
         Returns:
-            the new ids, shape (max_new_tokens,).
+            the new ids, shape (max_new_tokens,), or (B, max_new_tokens) for a (B, T) prompt.
         """
         check_sampling("GPT.generate", self.vocab_size, temperature, top_k, top_p)
-        context = np.asarray(prompt, dtype=np.int64).reshape(-1)
+        context = np.asarray(prompt, dtype=np.int64)
+        if context.ndim > 2:
+            raise ValueError(f"GPT.generate: expected a prompt of shape (T,) or (B, T), got shape {context.shape}")
+        batched = context.ndim == 2
+        rows = context if batched else context.reshape(1, -1)
         if context.size == 0:
             raise ValueError("GPT.generate: the prompt must contain at least one id")
         if context.min() < 0 or context.max() >= self.vocab_size:
@@ -114,15 +120,13 @@ class GPT(nn.Module):
         rng = resolve_generator(generator)
         was_training = self.training
         self.eval()
-        new: list[int] = []
+        new = np.empty((rows.shape[0], max_new_tokens), dtype=np.int64)
         try:
             with no_grad():
-                for _ in range(max_new_tokens):
-                    window = context[-self.block_size:]
-                    logits = self(Tensor(window[None, :])).data[0, -1]
-                    next_id = draw(logits, temperature, top_k, top_p, rng)
-                    new.append(next_id)
-                    context = np.append(context, next_id)
+                for i in range(max_new_tokens):
+                    logits = self(Tensor(rows[:, -self.block_size:])).data[:, -1]
+                    new[:, i] = [draw(row, temperature, top_k, top_p, rng) for row in logits]
+                    rows = np.concatenate([rows, new[:, i:i + 1]], axis=1)
         finally:
             self.train(was_training)
-        return np.array(new, dtype=np.int64)
+        return new if batched else new[0]

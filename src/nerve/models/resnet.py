@@ -103,6 +103,8 @@ class ResNet(nn.Module):
                  in_channels: int = 3, widths: Sequence[int] = (64, 128, 256, 512), stem: str = "imagenet",
                  zero_init_residual: bool = False) -> None:
         super().__init__()
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"ResNet: num_classes must be a positive integer, got {num_classes!r}")
         if stem not in ("imagenet", "cifar"):
             raise ValueError(f"ResNet: stem must be 'imagenet' or 'cifar', got {stem!r}")
         if len(layers) != len(widths):

@@ -29,6 +29,8 @@ class SmallVGG(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 1, widths: Sequence[int] = (32, 64, 128),
                  convs_per_stage: int = 2, dropout: float = 0.25) -> None:
         super().__init__()
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"SmallVGG: num_classes must be a positive integer, got {num_classes!r}")
         layers: list[nn.Module] = []
         channels = in_channels
         for width in widths:
