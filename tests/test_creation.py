@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -71,6 +73,54 @@ def test_bad_data_raises():
         nerve.tensor({"a": 1})
     with pytest.raises(TypeError, match="not a dtype"):
         nerve.tensor([1.0], dtype="floaty")
+
+
+@pytest.mark.parametrize("data, where", [
+    ([[1, 2], [3]], "expected sequence of length 2 at dim 1 (got 1)"),
+    ([[[1], [2]], [[3], [4, 5]]], "expected sequence of length 1 at dim 2 (got 2)"),
+    ([[1.0, 2.0], 3.0], "expected sequence of length 2 at dim 1 (got float)"),
+    ([1, [2, 3]], "expected a number at dim 1, got a sequence of length 2"),
+])
+def test_ragged_nested_lists_say_where_as_torch_does(data, where):
+    # NumPy's message ("inhomogeneous shape after 1 dimensions") named neither the function nor the row
+    for fn in (nerve.tensor, nerve.as_tensor):
+        with pytest.raises(ValueError, match=rf"^nerve\.{fn.__name__}: the nested sequence is ragged: "
+                                             rf"{re.escape(where)}$"):
+            fn(data)
+    if "got a sequence" not in where and "float" not in where:  # torch words these two differently
+        with pytest.raises(ValueError, match=rf"^{re.escape(where)}$"):
+            torch.tensor(data)
+    else:
+        with pytest.raises((TypeError, ValueError)):
+            torch.tensor(data)
+
+
+@pytest.mark.parametrize("name, call, size", [
+    ("randn", lambda lib: lib.randn(-1, 2), (-1, 2)), ("rand", lambda lib: lib.rand((3, -2)), (3, -2)),
+    ("zeros", lambda lib: lib.zeros(2, -3, -1), (2, -3, -1)), ("ones", lambda lib: lib.ones([-1]), (-1,)),
+    ("empty", lambda lib: lib.empty(-4), (-4,)), ("full", lambda lib: lib.full((-2,), 1.0), (-2,)),
+    ("randint", lambda lib: lib.randint(3, (-1,)), (-1,)), ("randperm", lambda lib: lib.randperm(-1), (-1,)),
+    ("normal", lambda lib: lib.normal(0.0, 1.0, (2, -1)), (2, -1)),
+])
+def test_negative_sizes_name_the_function_and_the_size_as_torch_does(name, call, size):
+    first = next(d for d in size if d < 0)
+    with pytest.raises(ValueError, match=rf"^nerve\.{name}: trying to create a tensor with negative dimension "
+                                         rf"{first}: size {re.escape(str(size))}$"):
+        call(nerve)
+    # torch: "Trying to create tensor with negative dimension -1: [-1, 2]" ("zeros: Dimension size must be
+    # non-negative." for zeros)
+    with pytest.raises(RuntimeError, match="negative"):
+        call(torch)
+
+
+def test_negative_counts_for_eye_and_linspace():
+    # eye and linspace take counts, not sizes; torch words those errors its own way
+    with pytest.raises(ValueError, match=r"^nerve\.eye: trying to create a tensor with negative dimension -1: "
+                                         r"size \(-1, -1\)$"):
+        nerve.eye(-1)
+    with pytest.raises(ValueError, match=r"^nerve\.linspace: trying to create a tensor with negative dimension -1: "
+                                         r"size \(-1,\)$"):
+        nerve.linspace(0, 1, -1)
 
 
 @pytest.mark.parametrize(

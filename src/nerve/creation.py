@@ -23,16 +23,69 @@ def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+def _size(size: tuple[Any, ...], who: str) -> tuple[int, ...]:
+    """``size`` as a shape (``f(2, 3)`` or ``f((2, 3))``), refusing negative dimensions as torch does; NumPy's
+    own error names neither the function nor the size."""
+    shape = shape_arg(size)
+    if shape and min(shape) < 0:
+        first = next(d for d in shape if d < 0)
+        raise ValueError(f"{who}: trying to create a tensor with negative dimension {first}: size {shape}")
+    return shape
+
+
+def _ragged(data: Any) -> str | None:
+    """Where nested lists stop being rectangular, in torch's words; walked only after NumPy refused ``data``."""
+    def length(v: Any) -> int | None:
+        if isinstance(v, list | tuple):
+            return len(v)
+        shape = getattr(v, "shape", ())
+        return shape[0] if len(shape) else None
+
+    shape: list[int] = []  # the shape the first elements promise, as torch infers it
+    probe = data
+    while (n := length(probe)) is not None:
+        shape.append(n)
+        if not n:
+            break
+        probe = probe[0]
+
+    def walk(seq: Any, dim: int) -> str | None:
+        for item in seq:
+            n = length(item)
+            if dim + 1 == len(shape):
+                if n is not None:
+                    return f"expected a number at dim {dim + 1}, got a sequence of length {n}"
+            elif n != shape[dim + 1]:
+                got = type(item).__name__ if n is None else n
+                return f"expected sequence of length {shape[dim + 1]} at dim {dim + 1} (got {got})"
+            elif (where := walk(item, dim + 1)) is not None:
+                return where
+        return None
+
+    return walk(data, 0) if shape else None
+
+
+def _array(data: Any, dtype: Any, who: str) -> np.ndarray:
+    """``_to_array``, with NumPy's "inhomogeneous shape" error for ragged nested lists said as torch does."""
+    try:
+        return _to_array(data, dtype)
+    except ValueError:
+        where = _ragged(data)
+        if where is None:
+            raise
+        raise ValueError(f"{who}: the nested sequence is ragged: {where}") from None
+
+
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data``; Python floats become float32, ints int64."""
-    return _finish(np.array(_to_array(data, dtype), copy=True), requires_grad)
+    return _finish(np.array(_array(data, dtype, "nerve.tensor"), copy=True), requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None) -> Tensor:
     """Like ``tensor`` but shares memory with a NumPy array (or tensor) when no conversion is needed."""
     if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.data.dtype):
         return data
-    return _wrap(_to_array(data, dtype))
+    return _wrap(_array(data, dtype, "nerve.as_tensor"))
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -43,25 +96,26 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(shape_arg(size), dtype=_dtype(dtype)), requires_grad)
+    return _finish(np.zeros(_size(size, "nerve.zeros"), dtype=_dtype(dtype)), requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(shape_arg(size), dtype=_dtype(dtype)), requires_grad)
+    return _finish(np.ones(_size(size, "nerve.ones"), dtype=_dtype(dtype)), requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(shape_arg(size), dtype=_dtype(dtype)), requires_grad)
+    return _finish(np.empty(_size(size, "nerve.empty"), dtype=_dtype(dtype)), requires_grad)
 
 
 def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value when not given)."""
     if dtype is None:
         dtype = _to_array(fill_value).dtype
-    return _finish(np.full(shape_arg((size,)), fill_value, dtype=as_dtype(dtype)), requires_grad)
+    return _finish(np.full(_size((size,), "nerve.full"), fill_value, dtype=as_dtype(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    n, m = _size((n, n if m is None else m), "nerve.eye")
     return _finish(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
 
 
@@ -77,6 +131,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    (steps,) = _size((steps,), "nerve.linspace")
     return _finish(np.linspace(start, end, steps).astype(_dtype(dtype)), requires_grad)
 
 
@@ -99,13 +154,14 @@ def empty_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Ten
 def randn(*size: Any, dtype: Any = None, generator: Generator | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     rng = resolve_generator(generator)
-    return _finish(rng.standard_normal(shape_arg(size), dtype=np.float64).astype(_dtype(dtype)), requires_grad)
+    samples = rng.standard_normal(_size(size, "nerve.randn"), dtype=np.float64)
+    return _finish(samples.astype(_dtype(dtype)), requires_grad)
 
 
 def rand(*size: Any, dtype: Any = None, generator: Generator | None = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1)."""
     rng = resolve_generator(generator)
-    return _finish(rng.random(shape_arg(size)).astype(_dtype(dtype)), requires_grad)
+    return _finish(rng.random(_size(size, "nerve.rand")).astype(_dtype(dtype)), requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None,
@@ -114,13 +170,14 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
     if high is None or isinstance(high, tuple | list):
         low, high, size = 0, low, size if high is None else high
     rng = resolve_generator(generator)
-    out = rng.integers(low, high, size=(size,) if isinstance(size, int) else shape_arg((size,)))
+    out = rng.integers(low, high, size=_size((size,), "nerve.randint"))
     return _wrap(out.astype(int64 if dtype is None else as_dtype(dtype)))
 
 
 def randperm(n: int, dtype: Any = None, generator: Generator | None = None) -> Tensor:
     """A random permutation of 0..n-1."""
     rng = resolve_generator(generator)
+    (n,) = _size((n,), "nerve.randperm")
     return _wrap(rng.permutation(n).astype(int64 if dtype is None else as_dtype(dtype)))
 
 
@@ -134,7 +191,7 @@ def randn_like(x: Tensor, dtype: Any = None, generator: Generator | None = None)
 
 def normal(mean: float, std: float, size: Any, dtype: Any = None, generator: Generator | None = None) -> Tensor:
     rng = resolve_generator(generator)
-    return _wrap(rng.normal(mean, std, shape_arg((size,))).astype(_dtype(dtype)))
+    return _wrap(rng.normal(mean, std, _size((size,), "nerve.normal")).astype(_dtype(dtype)))
 
 
 def bernoulli(p: Tensor, generator: Generator | None = None) -> Tensor:

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -95,6 +97,27 @@ def test_overwrite_keeps_the_file_mode(tmp_path):
 def test_missing_file_names_the_path(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         load(tmp_path / "nope.safetensors")
+
+
+def test_a_directory_is_a_checkpoint_error_naming_the_path(tmp_path):
+    # a raw IsADirectoryError escaped before, outside the CheckpointError family callers catch
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for read in (load, read_metadata):
+        with pytest.raises(CheckpointError, match=rf"^{re.escape(str(folder))}: is a directory, not a checkpoint "
+                                                  rf"file$"):
+            read(folder)
+
+
+def test_save_of_something_other_than_a_dict_names_what_it_got(tmp_path):
+    path = tmp_path / "x.safetensors"
+    with pytest.raises(TypeError, match=r"^nerve\.io\.save: expected a dict of names to tensors \(e\.g\. "
+                                        r"model\.state_dict\(\)\), got list$"):
+        save([1, 2, 3], path)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^nerve\.io\.save: expected a dict of names to tensors \(e\.g\. "
+                                        r"model\.state_dict\(\)\), got Linear; pass model\.state_dict\(\)$"):
+        save(nn.Linear(2, 2), path)  # type: ignore[arg-type]
+    assert not path.exists()
 
 
 def test_failed_write_leaves_previous_file_intact(tmp_path, monkeypatch):

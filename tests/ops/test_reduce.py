@@ -241,6 +241,18 @@ def test_gather_rejects_float_index():
         nerve.gather(nerve.ones(2, 3), 1, nerve.ones(2, 3))
 
 
+def test_gather_rejects_out_of_range_index_as_torch_does():
+    # NumPy's take_along_axis wrapped a negative index and reported a large one without naming gather
+    x = rand(2, 3).astype(np.float32)
+    for dim, idx, bad in [(1, [[0, 5], [1, 2]], 5), (-1, [[0, -1], [1, 2]], -1), (0, [[0, 1], [2, 0]], 2)]:
+        msg = f"index {bad} is out of bounds for dimension {dim % 2} with size {x.shape[dim]}"
+        with pytest.raises(IndexError, match=rf"^gather: {msg}$"):
+            nerve.gather(nerve.tensor(x), dim, nerve.tensor(idx))
+        with pytest.raises(RuntimeError, match=rf"^{msg}$"):
+            torch.gather(torch.tensor(x), dim, torch.tensor(idx))
+    assert nerve.gather(nerve.tensor(x), 1, nerve.tensor(np.zeros((2, 0), dtype=np.int64))).shape == (2, 0)
+
+
 def test_mean_of_integer_tensor_asks_for_dtype():
     with pytest.raises(TypeError, match="mean: expected a floating-point tensor, got dtype int64"):
         nerve.tensor([1, 2]).mean()

@@ -427,6 +427,19 @@ def test_bad_parameter_lists() -> None:
         optim.SGD([nerve.tensor(np.zeros(2, dtype=np.int64))], lr=0.1)
 
 
+def test_a_module_instead_of_its_parameters_is_named() -> None:
+    # torch fails with "'Linear' object is not iterable"; the base class says what to pass, for every optimizer
+    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad"):
+        kwargs = {"lr": 0.1} if name == "SGD" else {}
+        with pytest.raises(TypeError, match=rf"^{name}: params must be an iterable of tensors or dicts, got a "
+                                            rf"Module \(Linear\); pass model\.parameters\(\)$"):
+            getattr(optim, name)(nn.Linear(2, 2), **kwargs)
+        with pytest.raises(TypeError, match="not iterable"):
+            getattr(torch.optim, name)(torch.nn.Linear(2, 2), **kwargs)
+    with pytest.raises(TypeError, match=r"got a Module \(Sequential\)"):
+        optim.SGD(nn.Sequential(nn.Linear(2, 2)), lr=0.1)
+
+
 def test_add_param_group_and_repr() -> None:
     a, b = nn.Parameter(np.zeros(2)), nn.Parameter(np.zeros(3))
     opt = optim.SGD([a], lr=0.1, momentum=0.9)

@@ -90,6 +90,10 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike[str],
     """
     from safetensors.numpy import save as st_save
 
+    if not isinstance(state_dict, Mapping):  # else "'list' object has no attribute 'items'"
+        hint = "; pass model.state_dict()" if hasattr(state_dict, "state_dict") else ""
+        raise TypeError(f"nerve.io.save: expected a dict of names to tensors (e.g. model.state_dict()), got "
+                        f"{type(state_dict).__name__}{hint}")
     arrays = {}
     for k, v in state_dict.items():
         if not isinstance(k, str):
@@ -112,6 +116,8 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
             header = json.loads(f.read(n))
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint not found: {path}") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path}: corrupted safetensors header ({e})") from None
     return dict(header.get("__metadata__") or {})
@@ -134,6 +140,8 @@ def load(path: str | os.PathLike[str], verify: bool = True) -> dict[str, Tensor]
         payload = path.read_bytes()
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint not found: {path}") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint file") from None
     try:
         arrays = st_load(payload)
     except (SafetensorError, ValueError, OSError) as e:

@@ -225,6 +225,12 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
         raise ValueError(
             f"gather: index of shape {idx.shape} is larger than input of shape {tuple(x.shape)} outside dim {dim}"
         )
+    # NumPy would wrap a negative index and report a large one without naming gather; torch refuses both
+    if idx.size:
+        lo, hi, n = idx.min(), idx.max(), x.shape[axis]
+        if lo < 0 or hi >= n:
+            raise IndexError(f"gather: index {hi if hi >= n else lo} is out of bounds for dimension {axis} with size "
+                             f"{n}")
     return Gather.apply(x, index=idx, axis=axis)
 
 

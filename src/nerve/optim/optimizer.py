@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from nerve.autograd.grad_mode import enable_grad
+from nerve.nn.modules.module import Module
 from nerve.tensor import Tensor, _wrap
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -93,6 +94,11 @@ class Optimizer:
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of tensors or dicts, got a single Tensor; "
                 "pass model.parameters() or [tensor]"
+            )
+        if isinstance(params, Module):  # iterating a Module fails with "'Linear' object is not iterable"
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of tensors or dicts, got a Module "
+                f"({type(params).__name__}); pass model.parameters()"
             )
         self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = []
