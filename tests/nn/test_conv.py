@@ -80,6 +80,31 @@ def test_layers_name_themselves_in_errors(layer: nn.Module, x, message: str) -> 
         layer(nerve.randn(*x))
 
 
+@pytest.mark.parametrize("make, x, message", [
+    (lambda lib: lib.nn.Conv2d(3, 4, 3), (1, 8, 8),
+     "Conv2d(3, 4, kernel_size=(3, 3), stride=(1, 1)): expected input with 3 channels (N, 3, H, W) or (3, H, W), "
+     "got shape (1, 8, 8)"),
+    (lambda lib: lib.nn.Conv1d(3, 4, 3), (5, 10),
+     "Conv1d(3, 4, kernel_size=(3,), stride=(1,)): expected input with 3 channels (N, 3, L) or (3, L), got shape "
+     "(5, 10)"),
+    (lambda lib: lib.nn.ConvTranspose2d(3, 4, 3), (2, 5, 5),
+     "ConvTranspose2d(3, 4, kernel_size=(3, 3), stride=(1, 1)): expected input with 3 channels (N, 3, H, W) or "
+     "(3, H, W), got shape (2, 5, 5)"),
+    (lambda lib: lib.nn.Conv2d(3, 4, 5), (3, 3, 3),
+     "Conv2d(3, 4, kernel_size=(5, 5), stride=(1, 1)): input of spatial size 3x3 (padded 3x3) is smaller than the "
+     "kernel 5x5; got input shape (3, 3, 3)"),
+    (lambda lib: lib.nn.Conv1d(3, 4, 5), (3, 2),
+     "Conv1d(3, 4, kernel_size=(5,), stride=(1,)): input of length 2 (padded 2) is shorter than the kernel 5; got "
+     "input shape (3, 2)"),
+])
+def test_unbatched_input_errors_report_the_shape_passed(make, x, message: str) -> None:
+    # the batch dimension nerve adds to an unbatched input used to show up in the message: (1, 1, 8, 8) for (1, 8, 8)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make(nerve)(nerve.randn(*x))
+    with pytest.raises(RuntimeError):  # torch refuses the same inputs (its message shows the batched shape)
+        make(torch)(torch.randn(*x))
+
+
 def test_conv_layer_constructor_errors() -> None:
     with pytest.raises(ValueError, match=r"Conv2d: in_channels \(3\) and out_channels \(8\) must both be divisible"):
         nn.Conv2d(3, 8, 3, groups=2)

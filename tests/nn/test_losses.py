@@ -259,6 +259,23 @@ def test_bce_rejects_non_probabilities() -> None:
             F.binary_cross_entropy(nerve.tensor(np.array(bad)), nerve.tensor(np.array([1.0, 0.0])))
 
 
+def test_bce_rejects_targets_outside_0_1_as_torch_does() -> None:
+    p = np.array([0.5, 0.5])
+    for bad, found in (([0.0, 2.0], r"values in \[0\.0, 2\.0\]"), ([-0.5, 1.0], r"values in \[-0\.5, 1\.0\]"),
+                       ([0.0, np.nan], "NaN")):
+        for loss in (F.binary_cross_entropy, nn.BCELoss()):
+            with pytest.raises(ValueError, match=rf"^binary_cross_entropy: all elements of target should be between 0 "
+                                                 rf"and 1, got {found}$"):
+                loss(nerve.tensor(p), nerve.tensor(np.array(bad)))
+        with pytest.raises(RuntimeError, match="all elements of target should be between 0 and 1"):
+            torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(bad, dtype=torch.float64))
+    # neither library checks the target of the logits form: a value outside [0, 1] is a (meaningless) number
+    t = np.array([0.0, 2.0])
+    ours = F.binary_cross_entropy_with_logits(nerve.tensor(p), nerve.tensor(t)).item()
+    assert ours == pytest.approx(torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(p),
+                                                                                      torch.tensor(t)).item())
+
+
 def test_bad_options() -> None:
     with pytest.raises(ValueError, match="reduction"):
         nn.MSELoss(reduction="avg")  # type: ignore[arg-type]

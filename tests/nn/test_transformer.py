@@ -1,6 +1,8 @@
 """MultiheadAttention and the Transformer layers against PyTorch with copied weights; positional encodings;
 attention maps; errors."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -349,6 +351,42 @@ def test_errors_name_the_layer_and_shapes():
     model = nn.Transformer(8, 2, 1, 1, 16, batch_first=True)
     with pytest.raises(ValueError, match="src and tgt must have the same batch size"):
         model(nerve.randn(2, 5, 8), nerve.randn(3, 4, 8))
+
+
+def test_integer_masks_name_the_layer_and_the_argument_as_torch_does():
+    # the message used to be "attention mask must be boolean or floating", naming neither
+    x = np.random.default_rng(0).standard_normal((2, 4, 8)).astype(np.float32)
+    square, padding = np.zeros((4, 4), np.int64), np.zeros((2, 4), np.int64)
+    mha = lambda lib: lib.nn.MultiheadAttention(8, 2, batch_first=True)  # noqa: E731
+    layer = lambda lib: lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)  # noqa: E731
+    decoder = lambda lib: lib.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True)  # noqa: E731
+    cases = [
+        ("MultiheadAttention(embed_dim=8, num_heads=2)", "attn_mask", lambda lib, x, m: mha(lib)(x, x, x, attn_mask=m),
+         square),
+        ("MultiheadAttention(embed_dim=8, num_heads=2)", "key_padding_mask",
+         lambda lib, x, m: mha(lib)(x, x, x, key_padding_mask=m), padding),
+        ("TransformerEncoderLayer", "src_mask", lambda lib, x, m: layer(lib)(x, src_mask=m), square),
+        ("TransformerEncoderLayer", "src_key_padding_mask", lambda lib, x, m: layer(lib)(x, src_key_padding_mask=m),
+         padding),
+        ("TransformerEncoder", "mask", lambda lib, x, m: lib.nn.TransformerEncoder(layer(lib), 1)(x, mask=m), square),
+        ("TransformerDecoderLayer", "memory_key_padding_mask",
+         lambda lib, x, m: decoder(lib)(x, x, memory_key_padding_mask=m), padding),
+    ]
+    for where, name, call, mask in cases:
+        with pytest.raises(TypeError, match=rf"^{re.escape(where)}: {name} must be boolean or floating, got dtype "
+                                            rf"int64$"):
+            call(nerve, nerve.tensor(x), nerve.tensor(mask))
+        # torch's decoder layer leaves the check to its attention, which says key_padding_mask
+        name = "key_padding_mask" if name == "memory_key_padding_mask" else name
+        with pytest.raises(AssertionError, match=rf"^only bool and floating types of {name} are supported$"):
+            call(torch, torch.tensor(x), torch.tensor(mask))
+    with pytest.raises(TypeError, match=r"^scaled_dot_product_attention: attn_mask must be boolean or floating, got "
+                                        r"dtype int64$"):
+        nn.functional.scaled_dot_product_attention(nerve.tensor(x), nerve.tensor(x), nerve.tensor(x),
+                                                   attn_mask=nerve.tensor(square))
+    with pytest.raises(TypeError, match=r"^MultiheadAttention\(embed_dim=8, num_heads=2\): attn_mask of dtype "
+                                        r"float64 does not match the query dtype float32$"):
+        mha(nerve)(nerve.tensor(x), nerve.tensor(x), nerve.tensor(x), attn_mask=nerve.zeros(4, 4, dtype=nerve.float64))
 
 
 def test_causal_flag_combines_with_a_padding_mask():

@@ -449,6 +449,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             "binary_cross_entropy: input must be probabilities in [0, 1] (apply sigmoid first, or use "
             f"binary_cross_entropy_with_logits); got values in [{p.min()}, {p.max()}]"
         )
+    t = target.data  # as torch checks it; a target outside [0, 1] (e.g. a class index 2) gives a meaningless loss
+    if t.size and (t.min() < 0 or t.max() > 1 or np.isnan(t).any()):
+        found = "NaN" if np.isnan(t).any() else f"values in [{t.min()}, {t.max()}]"
+        raise ValueError(f"binary_cross_entropy: all elements of target should be between 0 and 1, got {found}")
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     if weight is not None:
         loss = loss * weight.to(input.data.dtype)

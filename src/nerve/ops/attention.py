@@ -183,18 +183,28 @@ def _check_inputs(query: Tensor, key: Tensor, value: Tensor) -> None:
                          f"{tuple(key.shape)} and value {tuple(value.shape)} do not broadcast") from None
 
 
-def additive_mask(mask: Tensor | np.ndarray, dtype: np.dtype, *, allowed_is_true: bool) -> Tensor:
+def check_mask_kind(mask: Tensor | np.ndarray | None, where: str, name: str) -> None:
+    """Refuse a mask that is neither boolean nor floating (e.g. int64 0/1), naming the layer and the argument."""
+    if mask is None:
+        return
+    dtype = (mask.data if isinstance(mask, Tensor) else np.asarray(mask)).dtype
+    if dtype != np.bool_ and dtype.kind != "f":
+        raise TypeError(f"{where}: {name} must be boolean or floating, got dtype {dtype}")
+
+
+def additive_mask(mask: Tensor | np.ndarray, dtype: np.dtype, *, allowed_is_true: bool, where: str,
+                  name: str) -> Tensor:
     """Turn a boolean mask into an additive one (0 where attention is allowed, -inf where not); float masks
     pass through unchanged. ``allowed_is_true`` picks the convention: True means "attend" for
-    ``scaled_dot_product_attention`` and "ignore" for ``MultiheadAttention``, as in PyTorch."""
+    ``scaled_dot_product_attention`` and "ignore" for ``MultiheadAttention``, as in PyTorch. ``where`` and
+    ``name`` (the layer or function, and the argument) go into error messages."""
     data = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if data.dtype == np.bool_:
         blocked = ~data if allowed_is_true else data
         return _wrap(np.where(blocked, dtype.type(-np.inf), dtype.type(0)))
-    if data.dtype.kind != "f":
-        raise TypeError(f"attention mask must be boolean or floating, got dtype {data.dtype}")
+    check_mask_kind(data, where, name)
     if data.dtype != dtype:
-        raise TypeError(f"attention mask dtype {data.dtype} does not match the query dtype {dtype}")
+        raise TypeError(f"{where}: {name} of dtype {data.dtype} does not match the query dtype {dtype}")
     return mask if isinstance(mask, Tensor) else _wrap(data)
 
 
@@ -204,7 +214,7 @@ def _mask_and_dropout(op: str, attn_mask: Tensor | np.ndarray | None, dtype: np.
     """The additive mask, checked to broadcast up to (not enlarge) the scores, and the scaled dropout keep-mask."""
     mask = None
     if attn_mask is not None:
-        mask = additive_mask(attn_mask, dtype, allowed_is_true=True)
+        mask = additive_mask(attn_mask, dtype, allowed_is_true=True, where=op, name="attn_mask")
         try:
             fits = np.broadcast_shapes(mask.shape, scores_shape) == scores_shape
         except ValueError:

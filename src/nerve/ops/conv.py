@@ -748,7 +748,9 @@ def _unbatched(x: Tensor, spatial: int, where: str) -> bool:
 
 
 def _check_conv_operands(x: Tensor, weight: Tensor, bias: Tensor | None, groups: int, spatial: int,
-                         where: str, transposed: bool = False) -> None:
+                         where: str, transposed: bool = False, shape: tuple[int, ...] | None = None) -> None:
+    """``shape``: the caller's input shape when it was unbatched and nerve added the batch dimension, so errors
+    report what the caller passed."""
     layout = ("N, C, L", "C, L") if spatial == 1 else ("N, C, H, W", "C, H, W")
     if x.ndim != spatial + 2:
         raise ValueError(f"{where}: expected a {spatial + 2}-D input ({layout[0]}) or an unbatched "
@@ -760,8 +762,9 @@ def _check_conv_operands(x: Tensor, weight: Tensor, bias: Tensor | None, groups:
     in_per_group = weight.shape[0] if transposed else weight.shape[1]
     channels = in_per_group if transposed else in_per_group * groups
     if x.shape[1] != channels:
-        raise ValueError(f"{where}: expected input with {channels} channels ({layout[0].replace('C', str(channels))}),"
-                         f" got shape {tuple(x.shape)}")
+        expected = f"({layout[0]})" if shape is None else f"({layout[0]}) or ({layout[1]})"  # either would do
+        raise ValueError(f"{where}: expected input with {channels} channels {expected.replace('C', str(channels))}, "
+                         f"got shape {shape or tuple(x.shape)}")
     if not transposed and weight.shape[0] % groups:
         raise ValueError(f"{where}: out_channels {weight.shape[0]} is not divisible by groups={groups}")
     if transposed and x.shape[1] % groups:
@@ -778,11 +781,13 @@ def _check_conv_operands(x: Tensor, weight: Tensor, bias: Tensor | None, groups:
 
 def conv2d_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int | Sequence[int],
                    padding: str | int | Sequence[int], dilation: int | Sequence[int], groups: int,
-                   where: str) -> Tensor:
-    """:func:`conv2d` with ``where`` (a layer's name) in every error message."""
+                   where: str, shape: tuple[int, ...] | None = None) -> Tensor:
+    """:func:`conv2d` with ``where`` (a layer's name) in every error message (and ``shape``, the input's shape
+    before nerve added a batch dimension)."""
     if _unbatched(x, 2, where):
-        return squeeze(conv2d_checked(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups, where), 0)
-    _check_conv_operands(x, weight, bias, groups, 2, where)
+        return squeeze(conv2d_checked(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups, where,
+                                      tuple(x.shape)), 0)
+    _check_conv_operands(x, weight, bias, groups, 2, where, shape=shape)
     kernel = tuple(weight.shape[2:])
     stride_ = as_tuple(stride, 2, "stride", where)
     dilation_ = as_tuple(dilation, 2, "dilation", where)
@@ -791,7 +796,7 @@ def conv2d_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int |
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation_))
     if h + pt + pb < span[0] or w + pl + pr < span[1]:
         raise ValueError(f"{where}: input of spatial size {h}x{w} (padded {h + pt + pb}x{w + pl + pr}) is smaller "
-                         f"than the kernel {span[0]}x{span[1]}; got input shape {tuple(x.shape)}")
+                         f"than the kernel {span[0]}x{span[1]}; got input shape {shape or tuple(x.shape)}")
     args = (x, weight) if bias is None else (x, weight, bias)
     return _convolve(args, stride_, (pt, pb, pl, pr), dilation_, int(groups))
 
@@ -809,18 +814,19 @@ def _convolve(args: tuple[Tensor, ...], stride: Pair, padding: Padding, dilation
 
 def conv1d_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int | Sequence[int],
                    padding: str | int | Sequence[int], dilation: int | Sequence[int], groups: int,
-                   where: str) -> Tensor:
+                   where: str, shape: tuple[int, ...] | None = None) -> Tensor:
     """:func:`conv1d` as a 2-D convolution over a height-1 image (reshapes are views, so this is free)."""
     if _unbatched(x, 1, where):
-        return squeeze(conv1d_checked(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups, where), 0)
-    _check_conv_operands(x, weight, bias, groups, 1, where)
+        return squeeze(conv1d_checked(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups, where,
+                                      tuple(x.shape)), 0)
+    _check_conv_operands(x, weight, bias, groups, 1, where, shape=shape)
     (stride_,) = as_tuple(stride, 1, "stride", where)
     (dilation_,) = as_tuple(dilation, 1, "dilation", where)
     ((before, after),) = conv_padding(padding, (weight.shape[2],), (stride_,), (dilation_,), where)
     span = dilation_ * (weight.shape[2] - 1) + 1
     if x.shape[2] + before + after < span:
         raise ValueError(f"{where}: input of length {x.shape[2]} (padded {x.shape[2] + before + after}) is shorter "
-                         f"than the kernel {span}; got input shape {tuple(x.shape)}")
+                         f"than the kernel {span}; got input shape {shape or tuple(x.shape)}")
     x4 = reshape(x, (x.shape[0], x.shape[1], 1, x.shape[2]))
     w4 = reshape(weight, (weight.shape[0], weight.shape[1], 1, weight.shape[2]))
     args = (x4, w4) if bias is None else (x4, w4, bias)
@@ -830,12 +836,13 @@ def conv1d_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int |
 
 def conv_transpose2d_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int | Sequence[int],
                              padding: int | Sequence[int], output_padding: int | Sequence[int], groups: int,
-                             dilation: int | Sequence[int], where: str) -> Tensor:
-    """:func:`conv_transpose2d` with ``where`` in error messages."""
+                             dilation: int | Sequence[int], where: str,
+                             shape: tuple[int, ...] | None = None) -> Tensor:
+    """:func:`conv_transpose2d` with ``where`` in error messages (``shape`` as for :func:`conv2d_checked`)."""
     if _unbatched(x, 2, where):
         return squeeze(conv_transpose2d_checked(unsqueeze(x, 0), weight, bias, stride, padding, output_padding,
-                                                groups, dilation, where), 0)
-    _check_conv_operands(x, weight, bias, groups, 2, where, transposed=True)
+                                                groups, dilation, where, tuple(x.shape)), 0)
+    _check_conv_operands(x, weight, bias, groups, 2, where, transposed=True, shape=shape)
     stride_ = as_tuple(stride, 2, "stride", where)
     dilation_ = as_tuple(dilation, 2, "dilation", where)
     padding_ = as_tuple(padding, 2, "padding", where, minimum=0)
@@ -845,7 +852,8 @@ def conv_transpose2d_checked(x: Tensor, weight: Tensor, bias: Tensor | None, str
                          f"dilation {dilation_}")
     for n, k, s, p, op, d in zip(x.shape[2:], weight.shape[2:], stride_, padding_, output_padding_, dilation_):
         if (n - 1) * s - 2 * p + d * (k - 1) + op + 1 <= 0:
-            raise ValueError(f"{where}: padding {padding_} leaves no output for input shape {tuple(x.shape)}")
+            raise ValueError(f"{where}: padding {padding_} leaves no output for input shape "
+                             f"{shape or tuple(x.shape)}")
     args = (x, weight) if bias is None else (x, weight, bias)
     return ConvTranspose2d.apply(*args, stride=stride_, padding=padding_, output_padding=output_padding_,
                                  dilation=dilation_, groups=int(groups))

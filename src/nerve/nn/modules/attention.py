@@ -213,10 +213,10 @@ class MultiheadAttention(Module):
         if attn_mask is not None:
             shape = tuple(attn_mask.shape)
             if shape == (length, source):
-                mask = additive_mask(attn_mask, dtype, allowed_is_true=False)
+                mask = additive_mask(attn_mask, dtype, allowed_is_true=False, where=self._name, name="attn_mask")
             elif shape == (batch * self.num_heads, length, source):
-                mask = reshape(additive_mask(attn_mask, dtype, allowed_is_true=False), batch, self.num_heads,
-                               length, source)
+                mask = reshape(additive_mask(attn_mask, dtype, allowed_is_true=False, where=self._name,
+                                             name="attn_mask"), batch, self.num_heads, length, source)
             else:
                 raise ValueError(f"{self._name}: attn_mask must have shape (L, S) = {(length, source)} or "
                                  f"(N·num_heads, L, S) = {(batch * self.num_heads, length, source)}, got {shape}")
@@ -226,7 +226,8 @@ class MultiheadAttention(Module):
             if tuple(key_padding_mask.shape) != (batch, source):
                 raise ValueError(f"{self._name}: key_padding_mask must have shape (N, S) = {(batch, source)}, "
                                  f"got {tuple(key_padding_mask.shape)}")
-            padding = additive_mask(key_padding_mask, dtype, allowed_is_true=False)
+            padding = additive_mask(key_padding_mask, dtype, allowed_is_true=False, where=self._name,
+                                    name="key_padding_mask")
             if extra:
                 padding = F.pad(padding, (0, extra))
             padding = reshape(padding, batch, 1, 1, source + extra)

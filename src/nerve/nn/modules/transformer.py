@@ -23,6 +23,7 @@ from nerve.nn.modules.dropout import Dropout
 from nerve.nn.modules.linear import Linear
 from nerve.nn.modules.module import Module
 from nerve.nn.modules.norm import LayerNorm
+from nerve.ops.attention import check_mask_kind
 from nerve.tensor import Tensor, _wrap
 
 Activation = str | Callable[[Tensor], Tensor]
@@ -36,6 +37,13 @@ def _activation(activation: Activation, layer: str) -> Callable[[Tensor], Tensor
     if activation == "gelu":
         return F.gelu
     raise ValueError(f"{layer}: activation must be 'relu', 'gelu' or a callable, got {activation!r}")
+
+
+def _check_masks(where: str, **masks: Tensor | None) -> None:
+    """Name the caller's argument for a mask of the wrong kind (as torch does), where attention would only know
+    it as its own attn_mask or key_padding_mask."""
+    for name, mask in masks.items():
+        check_mask_kind(mask, where, name)
 
 
 def generate_square_subsequent_mask(size: int, dtype: Any = np.float32) -> Tensor:
@@ -101,6 +109,7 @@ class TransformerEncoderLayer(_TransformerLayer):
 
     def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
                 is_causal: bool = False) -> Tensor:
+        _check_masks(type(self).__name__, src_mask=src_mask, src_key_padding_mask=src_key_padding_mask)
         x = src
         if self.norm_first:
             x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -127,6 +136,8 @@ class TransformerDecoderLayer(_TransformerLayer):
                 memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
                 memory_key_padding_mask: Tensor | None = None, tgt_is_causal: bool = False,
                 memory_is_causal: bool = False) -> Tensor:
+        _check_masks(type(self).__name__, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                     tgt_key_padding_mask=tgt_key_padding_mask, memory_key_padding_mask=memory_key_padding_mask)
         x = tgt
         if self.norm_first:
             x = x + self._self_attention(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
@@ -158,6 +169,7 @@ class TransformerEncoder(Module):
 
     def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
                 is_causal: bool | None = None) -> Tensor:
+        _check_masks("TransformerEncoder", mask=mask, src_key_padding_mask=src_key_padding_mask)
         x = src
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
@@ -219,6 +231,9 @@ class Transformer(Module):
                 tgt_key_padding_mask: Tensor | None = None, memory_key_padding_mask: Tensor | None = None,
                 src_is_causal: bool | None = None, tgt_is_causal: bool | None = None,
                 memory_is_causal: bool = False) -> Tensor:
+        _check_masks("Transformer", src_mask=src_mask, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                     src_key_padding_mask=src_key_padding_mask, tgt_key_padding_mask=tgt_key_padding_mask,
+                     memory_key_padding_mask=memory_key_padding_mask)
         batch_axis = 0 if self.batch_first else 1
         if src.ndim == 3 and tgt.ndim == 3 and src.shape[batch_axis] != tgt.shape[batch_axis]:
             raise ValueError(f"Transformer: src and tgt must have the same batch size, got {tuple(src.shape)} "
