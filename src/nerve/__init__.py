@@ -57,6 +57,7 @@ from nerve.creation import (
     zeros,
     zeros_like,
 )
+from nerve.io.serialization import load, save
 from nerve.ops.activation import erf, log_softmax, relu, sigmoid, softmax, tanh
 from nerve.ops.elementwise import (
     abs,

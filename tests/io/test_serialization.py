@@ -68,8 +68,12 @@ def test_not_a_checkpoint_and_bad_keys_are_clear_errors(tmp_path):
         load(path)
     with pytest.raises(CheckpointError, match=r"notes\.safetensors: not a safetensors file \(bad header length"):
         read_metadata(path)
-    with pytest.raises(TypeError, match="save: keys must be strings, got int"):
-        save({1: np.zeros(2)}, tmp_path / "m.safetensors")
+    with pytest.raises(TypeError, match=r"^nerve\.io\.save: dict keys must be strings or ints, got float at 'a'"):
+        save({"a": {1.5: np.zeros(2)}}, tmp_path / "m.safetensors")
+    with pytest.raises(TypeError, match=r"^nerve\.io\.save: keys 1 and '1' of one dict at 'a' would collide"):
+        save({"a": {"1": np.zeros(2), 1: np.zeros(2)}}, tmp_path / "m.safetensors")
+    with pytest.raises(TypeError, match=r"^nerve\.io\.save: cannot store a Linear at 'model' \(tensors, arrays"):
+        save({"model": nn.Linear(2, 2)}, tmp_path / "m.safetensors")
     assert not (tmp_path / "m.safetensors").exists()
 
 
@@ -112,10 +116,11 @@ def test_a_directory_is_a_checkpoint_error_naming_the_path(tmp_path):
 def test_save_of_something_other_than_a_dict_names_what_it_got(tmp_path):
     path = tmp_path / "x.safetensors"
     with pytest.raises(TypeError, match=r"^nerve\.io\.save: expected a dict of names to tensors \(e\.g\. "
-                                        r"model\.state_dict\(\)\), got list$"):
-        save([1, 2, 3], path)  # type: ignore[arg-type]
+                                        r"model\.state_dict\(\)\) or a dict or list holding tensors, got int$"):
+        save(3, path)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^nerve\.io\.save: expected a dict of names to tensors \(e\.g\. "
-                                        r"model\.state_dict\(\)\), got Linear; pass model\.state_dict\(\)$"):
+                                        r"model\.state_dict\(\)\) or a dict or list holding tensors, got Linear; "
+                                        r"pass model\.state_dict\(\)$"):
         save(nn.Linear(2, 2), path)  # type: ignore[arg-type]
     assert not path.exists()
 
@@ -145,3 +150,75 @@ def test_loads_files_written_by_torch(tmp_path):
     n.load_state_dict(load(tmp_path / "t.safetensors"))
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
     np.testing.assert_allclose(n(nerve.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_a_torch_style_checkpoint_round_trips_exactly(tmp_path):
+    """``nerve.save({"model": ..., "optimizer": opt.state_dict(), "epoch": 3, ...})`` as with torch.save: nested
+    dicts (int keys too), lists, tuples, numbers, strings and None come back as they went in, arrays as tensors,
+    and the optimizer resumes from the loaded state exactly."""
+    model = nn.Linear(3, 2)
+    opt = nerve.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(2):
+        opt.zero_grad()
+        model(nerve.randn(4, 3)).pow(2).mean().backward()
+        opt.step()
+    ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3, "best": None,
+            "history": [0.5, 0.25], "shape": (2, 3), "note": "a.b", "tags": {1: "one", "2": "two"}}
+    path = tmp_path / "ckpt.safetensors"
+    nerve.save(ckpt, path)
+    back = nerve.load(path, map_location="cpu", weights_only=True)
+
+    def same(a, b):
+        if isinstance(a, nerve.Tensor):
+            assert isinstance(b, nerve.Tensor) and b.dtype == a.dtype and b.shape == a.shape
+            np.testing.assert_array_equal(b.numpy(), a.numpy())
+        elif isinstance(a, dict):
+            assert type(b) is dict and list(b) == list(a)
+            for k in a:
+                same(a[k], b[k])
+        elif isinstance(a, list | tuple):
+            assert type(b) is type(a) and len(b) == len(a)
+            for x, y in zip(a, b):
+                same(x, y)
+        else:
+            assert type(b) is type(a) and b == a
+
+    same(ckpt, back)
+    resumed_model = nn.Linear(3, 2)
+    resumed_model.load_state_dict(back["model"])
+    resumed = nerve.optim.Adam(resumed_model.parameters(), lr=0.5)
+    resumed.load_state_dict(back["optimizer"])
+    x = nerve.randn(4, 3)
+    for m, o in ((model, opt), (resumed_model, resumed)):
+        o.zero_grad()
+        m(x).pow(2).mean().backward()
+        o.step()
+    np.testing.assert_array_equal(resumed_model.weight.numpy(), model.weight.numpy())
+
+
+def test_checkpoints_go_to_file_objects_and_their_structure_is_checksummed(tmp_path):
+    import io
+
+    buffer = io.BytesIO()
+    nerve.save({"w": [nerve.ones(2), 4]}, buffer)
+    buffer.seek(0)
+    back = nerve.load(buffer)
+    assert back["w"][1] == 4 and back["w"][0].tolist() == [1.0, 1.0]
+    path = tmp_path / "c.safetensors"
+    nerve.save({"w": [nerve.ones(2), 4]}, path)
+    tampered = path.read_bytes().replace(b'4]', b'5]')  # the structure lives in the header, outside the arrays
+    assert tampered != path.read_bytes()
+    path.write_bytes(tampered)
+    with pytest.raises(CheckpointError, match=r"c\.safetensors: checksum mismatch"):
+        nerve.load(path)
+    with pytest.raises(ValueError, match=r"^nerve\.io\.load: nerve runs on the CPU only \(NumPy\), got device 'cuda'"):
+        nerve.load(path, map_location="cuda")
+
+
+def test_a_state_dict_stays_plain_safetensors_for_other_tools(tmp_path):
+    from safetensors.numpy import load_file
+
+    path = tmp_path / "m.safetensors"
+    nerve.save(nn.Linear(3, 2).state_dict(), path)
+    assert sorted(load_file(path)) == ["bias", "weight"]
+    assert "nerve.tree" not in read_metadata(path)

@@ -27,14 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from nerve.io.serialization import CheckpointError, atomic_write_bytes
-from nerve.tensor import Tensor
+from nerve.io.serialization import CheckpointError, atomic_write_bytes, join_arrays, split_arrays
 
 FORMAT = "nerve-checkpoint"
 VERSION = 1
-_TENSOR = "__tensor__"
-_TUPLE = "__tuple__"
-_INT_KEYS = "__int_keys__"  # JSON object keys are strings; remember which dicts had int keys
 
 
 def _paths(path: str | os.PathLike[str]) -> tuple[Path, str]:
@@ -54,47 +50,6 @@ def exists(path: str | os.PathLike[str]) -> bool:
     return sidecar_path(path).is_file()
 
 
-def _split(obj: Any, arrays: dict[str, np.ndarray], prefix: str) -> Any:
-    """Replace every array in a nested structure with a reference, collecting the arrays."""
-    if isinstance(obj, Tensor):
-        obj = obj.data
-    if isinstance(obj, np.ndarray):
-        key = prefix or "value"
-        arrays[key] = obj if obj.flags.c_contiguous else obj.copy(order="C")  # keeps 0-d arrays 0-d
-        return {_TENSOR: key}
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Mapping):
-        out = {str(k): _split(v, arrays, f"{prefix}.{k}" if prefix else str(k)) for k, v in obj.items()}
-        int_keys = [str(k) for k in obj if isinstance(k, int)]
-        if int_keys:
-            out[_INT_KEYS] = int_keys
-        return out
-    if isinstance(obj, tuple | list):
-        items = [_split(v, arrays, f"{prefix}.{i}") for i, v in enumerate(obj)]
-        return {_TUPLE: items} if isinstance(obj, tuple) else items
-    if obj is None or isinstance(obj, bool | int | float | str):
-        return obj
-    raise TypeError(f"save_checkpoint: cannot store a {type(obj).__name__} at {prefix!r} (arrays, numbers, "
-                    "strings, lists and dicts only)")
-
-
-def _join(obj: Any, arrays: Mapping[str, np.ndarray]) -> Any:
-    if isinstance(obj, dict):
-        if set(obj) == {_TUPLE}:
-            return tuple(_join(v, arrays) for v in obj[_TUPLE])
-        if set(obj) == {_TENSOR}:
-            try:
-                return arrays[obj[_TENSOR]]
-            except KeyError:
-                raise CheckpointError(f"checkpoint: tensor {obj[_TENSOR]!r} is missing from the tensors file") from None
-        int_keys = set(obj.get(_INT_KEYS, ()))
-        return {(int(k) if k in int_keys else k): _join(v, arrays) for k, v in obj.items() if k != _INT_KEYS}
-    if isinstance(obj, list):
-        return [_join(v, arrays) for v in obj]
-    return obj
-
-
 def _body_digest(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -111,7 +66,7 @@ def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> P
     directory, stem = _paths(path)
     directory.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
-    body = {"format": FORMAT, "version": VERSION, "state": _split(dict(state), arrays, "")}
+    body = {"format": FORMAT, "version": VERSION, "state": split_arrays(dict(state), arrays, "save_checkpoint")}
     payload = st_save(arrays) if arrays else st_save({"__empty__": np.zeros(0, np.float32)})
     tensors_name = f"{stem}.{secrets.token_hex(4)}.safetensors"
     atomic_write_bytes(directory / tensors_name, payload)
@@ -166,4 +121,4 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         arrays = st_load(payload)
     except (SafetensorError, ValueError, OSError) as e:
         raise CheckpointError(f"{tensors_path}: unreadable safetensors file ({e})") from None
-    return _join(body["state"], arrays)
+    return join_arrays(body["state"], arrays)
