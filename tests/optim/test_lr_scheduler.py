@@ -78,6 +78,29 @@ SCHEDULES: dict[str, Callable[[Any, Any], Any]] = {
     "OneCycleLR-momenta-per-group": lambda lib, o: lib.optim.lr_scheduler.OneCycleLR(
         o, max_lr=0.4, total_steps=STEPS, base_momentum=[0.8, 0.7][: len(o.param_groups)],
         max_momentum=[0.9, 0.99][: len(o.param_groups)]),
+    "CosineAnnealingWarmRestarts": lambda lib, o: lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=6),
+    "CosineAnnealingWarmRestarts-mult": lambda lib, o: lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+        o, T_0=3, T_mult=2, eta_min=1e-3),
+    "ConstantLR": lambda lib, o: lib.optim.lr_scheduler.ConstantLR(o, factor=0.25, total_iters=6),
+    "ConstantLR-default": lambda lib, o: lib.optim.lr_scheduler.ConstantLR(o),
+    "PolynomialLR": lambda lib, o: lib.optim.lr_scheduler.PolynomialLR(o, total_iters=20, power=2.0),
+    "PolynomialLR-linear": lambda lib, o: lib.optim.lr_scheduler.PolynomialLR(o, total_iters=7),
+    "MultiplicativeLR": lambda lib, o: lib.optim.lr_scheduler.MultiplicativeLR(o, lambda e: 0.9 if e % 3 else 1.1),
+    "ChainedScheduler": lambda lib, o: lib.optim.lr_scheduler.ChainedScheduler(
+        [lib.optim.lr_scheduler.ConstantLR(o, factor=0.5, total_iters=4),
+         lib.optim.lr_scheduler.ExponentialLR(o, gamma=0.9),
+         lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=7)]),
+    "CyclicLR": lambda lib, o: lib.optim.lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4,
+                                                               step_size_down=3),
+    "CyclicLR-triangular2": lambda lib, o: lib.optim.lr_scheduler.CyclicLR(
+        o, base_lr=0.01, max_lr=[0.1, 0.2][: len(o.param_groups)], step_size_up=3, mode="triangular2"),
+    "CyclicLR-exp-range": lambda lib, o: lib.optim.lr_scheduler.CyclicLR(
+        o, base_lr=[0.01, 0.02][: len(o.param_groups)], max_lr=0.1, step_size_up=3, mode="exp_range", gamma=0.95,
+        base_momentum=0.7, max_momentum=0.95),
+    "CyclicLR-no-momentum": lambda lib, o: lib.optim.lr_scheduler.CyclicLR(
+        o, base_lr=0.01, max_lr=0.1, step_size_up=5, cycle_momentum=False),
+    "CyclicLR-scale-fn": lambda lib, o: lib.optim.lr_scheduler.CyclicLR(
+        o, base_lr=0.01, max_lr=0.1, step_size_up=2, scale_fn=lambda x: 1 / (1 + x), scale_mode="iterations"),
 }
 
 
@@ -88,9 +111,35 @@ def test_matches_torch(name: str, lrs: tuple[float, ...]) -> None:
     assert len({h[0] for h in history}) > 1, "the schedule never changed the lr"
 
 
-@pytest.mark.parametrize("name", ["OneCycleLR", "OneCycleLR-linear-three-phase"])
-def test_one_cycle_cycles_adam_betas(name: str) -> None:
-    _lockstep(SCHEDULES[name], "Adam", (0.01, 0.001), betas=(0.9, 0.99))
+@pytest.mark.parametrize("name", ["OneCycleLR", "OneCycleLR-linear-three-phase", "CyclicLR", "CyclicLR-exp-range"])
+@pytest.mark.parametrize("opt_name", ["Adam", "NAdam", "RAdam", "Adamax"])
+def test_momentum_cycles_adam_betas(name: str, opt_name: str) -> None:
+    _lockstep(SCHEDULES[name], opt_name, (0.01, 0.001), betas=(0.9, 0.99))
+
+
+@pytest.mark.parametrize(("T_0", "T_mult"), [(3, 1), (3, 2), (2, 3)])
+def test_warm_restarts_with_fractional_epochs(T_0: int, T_mult: int) -> None:
+    """step(epoch) jumps to any epoch, fractional ones included (stepping per batch), as in torch."""
+    opt_n, opt_t = _optimizer(nerve, lrs=(0.1, 0.05)), _optimizer(torch, lrs=(0.1, 0.05))
+    n_s = sched.CosineAnnealingWarmRestarts(opt_n, T_0=T_0, T_mult=T_mult, eta_min=1e-3)
+    t_s = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt_t, T_0=T_0, T_mult=T_mult, eta_min=1e-3)
+    epochs = [e + i / 5 for e in range(12) for i in range(5)] + [30.5, 2.25, 0, 7, 100.0]
+    for epoch in epochs:
+        n_s.step(epoch)
+        t_s.step(epoch)
+        assert n_s.get_last_lr() == pytest.approx(t_s.get_last_lr(), rel=1e-14, abs=0), epoch
+        assert (n_s.last_epoch, n_s.T_i) == (t_s.last_epoch, t_s.T_i)
+        assert n_s.T_cur == pytest.approx(t_s.T_cur, rel=1e-14, abs=1e-14)
+    n_s.step()  # and back to whole epochs from there
+    t_s.step()
+    assert n_s.get_last_lr() == pytest.approx(t_s.get_last_lr(), rel=1e-14)
+    with pytest.raises(ValueError, match=r"^CosineAnnealingWarmRestarts: epoch must be >= 0, got -1$"):
+        n_s.step(-1)
+
+
+def test_lr_scheduler_alias() -> None:
+    assert sched._LRScheduler is sched.LRScheduler
+    assert isinstance(sched.StepLR(_optimizer(nerve), 2), sched._LRScheduler)
 
 
 def test_one_cycle_shape_and_limits() -> None:
@@ -294,5 +343,36 @@ def test_resume_with_last_epoch() -> None:
         sched.LinearLR(opt, start_factor=0.0)
     with pytest.raises(ValueError, match="milestones"):
         sched.SequentialLR(opt, [sched.StepLR(opt, 1), sched.StepLR(opt, 1)], milestones=[])
+    with pytest.raises(ValueError, match=r"^CosineAnnealingWarmRestarts: T_0 must be a positive integer, got 0$"):
+        sched.CosineAnnealingWarmRestarts(opt, T_0=0)
+    with pytest.raises(ValueError, match=r"^CosineAnnealingWarmRestarts: T_0 must be a positive integer, got 2.5$"):
+        sched.CosineAnnealingWarmRestarts(opt, T_0=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^CosineAnnealingWarmRestarts: T_mult must be an integer >= 1, got 0$"):
+        sched.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=0)
+    with pytest.raises(ValueError, match=r"^ConstantLR: factor must be in \[0, 1\], got 1.5$"):
+        sched.ConstantLR(opt, factor=1.5)
+    with pytest.raises(ValueError, match=r"^PolynomialLR: total_iters must be positive, got 0$"):
+        sched.PolynomialLR(opt, total_iters=0)
+    with pytest.raises(ValueError, match=r"^MultiplicativeLR: expected 1 lr_lambdas, got 2$"):
+        sched.MultiplicativeLR(opt, [lambda e: 1.0, lambda e: 1.0])
+    with pytest.raises(TypeError, match=r"^MultiplicativeLR: lr_lambda must be a function, got float$"):
+        sched.MultiplicativeLR(opt, [0.5])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match=r"^ChainedScheduler: expected at least one scheduler, got none$"):
+        sched.ChainedScheduler([])
+    with pytest.raises(ValueError, match=r"^ChainedScheduler: ReduceLROnPlateau \(scheduler 1\) needs a metric"):
+        sched.ChainedScheduler([sched.StepLR(opt, 1), sched.ReduceLROnPlateau(opt)])  # type: ignore[list-item]
+    other = _optimizer(nerve)
+    with pytest.raises(ValueError, match=r"^ChainedScheduler: scheduler 1 \(StepLR\) belongs to a different optimizer"):
+        sched.ChainedScheduler([sched.StepLR(opt, 1), sched.StepLR(other, 1)])
+    with pytest.raises(ValueError, match=r"^CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' "
+                                         r"\(or pass scale_fn\), got 'sine'$"):
+        sched.CyclicLR(opt, 0.01, 0.1, mode="sine")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^CyclicLR: cycle_momentum needs an optimizer with momentum or betas, got "
+                                         r"Adagrad; pass cycle_momentum=False$"):
+        sched.CyclicLR(_optimizer(nerve, "Adagrad"), 0.01, 0.1)
+    with pytest.raises(ValueError, match=r"^CyclicLR: expected 1 values of max_lr, one per parameter group, got 2$"):
+        sched.CyclicLR(opt, 0.01, [0.1, 0.2])
+    with pytest.raises(ValueError, match=r"^CyclicLR: step_size_up must be positive and step_size_down >= 0, got 0"):
+        sched.CyclicLR(opt, 0.01, 0.1, step_size_up=0)
     per_group = sched.LambdaLR(_optimizer(nerve, lrs=(0.1, 0.2)), [lambda e: 1.0, lambda e: 0.5])
     assert math.isclose(per_group.get_last_lr()[1], 0.1)

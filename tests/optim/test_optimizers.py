@@ -54,6 +54,19 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "adam-amsgrad-maximize-eps": ("Adam", dict(lr=1e-2, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.1, amsgrad=True,
                                                maximize=True)),
     "adamw-maximize-eps": ("AdamW", dict(lr=1e-2, betas=(0.5, 0.9), eps=1e-3, maximize=True)),
+    "nadam": ("NAdam", dict(lr=1e-2)),
+    "nadam-wd": ("NAdam", dict(lr=1e-2, weight_decay=0.1, momentum_decay=0.02)),
+    "nadam-everything": ("NAdam", dict(lr=1e-2, betas=(0.8, 0.95), eps=1e-3, weight_decay=0.1, momentum_decay=0.01,
+                                       decoupled_weight_decay=True, maximize=True)),
+    # NOTE: beta2=0.9 gives rho_t > 5 from step 6: the first steps are plain momentum, later ones rectified Adam
+    "radam": ("RAdam", dict(lr=1e-2, betas=(0.9, 0.9))),
+    "radam-unrectified": ("RAdam", dict(lr=1e-2, weight_decay=0.05)),  # beta2=0.999: rho_t <= 5 for 20 steps
+    "radam-everything": ("RAdam", dict(lr=1e-2, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.1,
+                                       decoupled_weight_decay=True, maximize=True)),
+    "adamax": ("Adamax", dict(lr=1e-2)),
+    "adamax-everything": ("Adamax", dict(lr=1e-2, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.1, maximize=True)),
+    "adadelta": ("Adadelta", dict()),
+    "adadelta-everything": ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-3, weight_decay=0.1, maximize=True)),
 }
 
 
@@ -123,7 +136,8 @@ def test_matches_torch(config: str, dtype: type) -> None:
 
 def test_training_lowers_the_loss() -> None:
     for name, kwargs in [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=1e-2)), ("RMSprop", {}),
-                         ("Adagrad", dict(lr=0.1)), ("AdamW", dict(lr=1e-2))]:
+                         ("Adagrad", dict(lr=0.1)), ("AdamW", dict(lr=1e-2)), ("NAdam", dict(lr=1e-2)),
+                         ("RAdam", dict(lr=1e-2, betas=(0.9, 0.9))), ("Adamax", dict(lr=1e-2)), ("Adadelta", {})]:
         pair = Pair(name, kwargs)
         x, y = pair.n_xy
         first = nn.functional.cross_entropy(pair.n_model(x), y).item()
@@ -146,7 +160,8 @@ def test_param_groups_with_different_lrs() -> None:
 
 
 @pytest.mark.parametrize("config", ["sgd-momentum", "rmsprop-centered-momentum-wd", "adagrad-initial-wd",
-                                    "adam-amsgrad", "adamw"])
+                                    "adam-amsgrad", "adamw", "nadam-everything", "radam", "adamax-everything",
+                                    "adadelta-everything"])
 def test_skipped_parameters_take_the_per_parameter_path(config: str) -> None:
     """Torch skips a parameter whose grad is None; nerve then updates per parameter on views of the
     flat buffers, and must return to the flat path afterwards with identical results."""
@@ -275,9 +290,12 @@ STATE_KEYS = {
     "SGD": {"momentum_buffer"}, "RMSprop": {"step", "square_avg", "momentum_buffer", "grad_avg"},
     "Adagrad": {"step", "sum"}, "Adam": {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
     "AdamW": {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
+    "NAdam": {"step", "mu_product", "exp_avg", "exp_avg_sq"}, "RAdam": {"step", "exp_avg", "exp_avg_sq"},
+    "Adamax": {"step", "exp_avg", "exp_inf"}, "Adadelta": {"step", "square_avg", "acc_delta"},
 }
 STATE_CONFIGS = ["sgd", "sgd-nesterov-wd", "rmsprop-centered-momentum-wd", "adagrad-lr-decay", "adam-amsgrad",
-                 "adamw-amsgrad-wd", "rmsprop"]
+                 "adamw-amsgrad-wd", "rmsprop", "nadam-everything", "radam-everything", "adamax-everything",
+                 "adadelta-everything"]
 
 
 def _numpy_state(state_dict: dict[str, Any]) -> dict[str, Any]:
@@ -300,6 +318,7 @@ def test_state_dict_format_like_torch(config: str) -> None:
         for key, value in ts["state"][i].items():
             np.testing.assert_allclose(np.asarray(ns["state"][i][key].data), value.numpy(), rtol=1e-9, atol=1e-12,
                                        err_msg=f"state[{i}][{key!r}]")
+            assert np.asarray(ns["state"][i][key].data).dtype == value.numpy().dtype, key
     assert len(ns["param_groups"]) == 1 and ns["param_groups"][0]["params"] == ts["param_groups"][0]["params"]
     for key, value in ns["param_groups"][0].items():
         assert ts["param_groups"][0][key] == value, key
@@ -403,6 +422,23 @@ def test_load_state_dict_rejects_mismatches() -> None:
     ("Adagrad", dict(initial_accumulator_value=-2.0), r"initial_accumulator_value.*got.*-2\.0"),
     ("RMSprop", dict(eps=-1e-3), r"eps.*got -0\.001"),
     ("RMSprop", dict(weight_decay=-0.5), r"weight_decay.*got.*-0\.5"),
+    ("NAdam", dict(lr=-1.0), r"^NAdam: invalid learning rate -1\.0 \(must be >= 0\)$"),
+    ("NAdam", dict(betas=(0.9, 1.0)), r"^NAdam: invalid betas \(0\.9, 1\.0\) \(each must be in \[0, 1\)\)$"),
+    ("NAdam", dict(eps=-1e-3), r"^NAdam: invalid eps -0\.001 \(must be >= 0\)$"),
+    ("NAdam", dict(weight_decay=-0.5), r"^NAdam: invalid weight_decay -0\.5 \(must be >= 0\)$"),
+    ("NAdam", dict(momentum_decay=-0.1), r"^NAdam: invalid momentum_decay -0\.1 \(must be >= 0\)$"),
+    ("RAdam", dict(lr=-1.0), r"^RAdam: invalid learning rate -1\.0 \(must be >= 0\)$"),
+    ("RAdam", dict(betas=(-0.1, 0.9)), r"^RAdam: invalid betas \(-0\.1, 0\.9\) \(each must be in \[0, 1\)\)$"),
+    ("RAdam", dict(eps=-1.0), r"^RAdam: invalid eps -1\.0 \(must be >= 0\)$"),
+    ("RAdam", dict(weight_decay=-0.5), r"^RAdam: invalid weight_decay -0\.5 \(must be >= 0\)$"),
+    ("Adamax", dict(lr=-1.0), r"^Adamax: invalid learning rate -1\.0 \(must be >= 0\)$"),
+    ("Adamax", dict(betas=(0.9, 1.5)), r"^Adamax: invalid betas \(0\.9, 1\.5\) \(each must be in \[0, 1\)\)$"),
+    ("Adamax", dict(eps=-1.0), r"^Adamax: invalid eps -1\.0 \(must be >= 0\)$"),
+    ("Adamax", dict(weight_decay=-0.5), r"^Adamax: invalid weight_decay -0\.5 \(must be >= 0\)$"),
+    ("Adadelta", dict(lr=-1.0), r"^Adadelta: invalid learning rate -1\.0 \(must be >= 0\)$"),
+    ("Adadelta", dict(rho=1.5), r"^Adadelta: invalid rho 1\.5 \(must be in \[0, 1\]\)$"),
+    ("Adadelta", dict(eps=-1.0), r"^Adadelta: invalid eps -1\.0 \(must be >= 0\)$"),
+    ("Adadelta", dict(weight_decay=-0.5), r"^Adadelta: invalid weight_decay -0\.5 \(must be >= 0\)$"),
 ])
 def test_bad_hyperparameters(name: str, kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -429,7 +465,7 @@ def test_bad_parameter_lists() -> None:
 
 def test_a_module_instead_of_its_parameters_is_named() -> None:
     # torch fails with "'Linear' object is not iterable"; the base class says what to pass, for every optimizer
-    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad"):
+    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax", "Adadelta"):
         kwargs = {"lr": 0.1} if name == "SGD" else {}
         with pytest.raises(TypeError, match=rf"^{name}: params must be an iterable of tensors or dicts, got a "
                                             rf"Module \(Linear\); pass model\.parameters\(\)$"):
@@ -451,3 +487,85 @@ def test_add_param_group_and_repr() -> None:
     np.testing.assert_allclose(b.data, -0.01)
     text = repr(opt)
     assert text.startswith("SGD (") and "Parameter Group 1" in text and "lr: 0.01" in text
+
+
+# ------------------------------------------------------------------------------------ named parameters
+
+
+@pytest.mark.parametrize("config", ["sgd-momentum", "adam-amsgrad", "nadam-everything", "adadelta"])
+def test_named_parameters_like_torch(config: str) -> None:
+    """model.named_parameters() is accepted; the names land in param_groups and the state dict as in torch."""
+    name, kwargs = CONFIGS[config]
+    pair = Pair(name, kwargs, np.float64, groups=lambda m: m.named_parameters())
+    assert pair.n_opt.param_groups[0]["param_names"] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert pair.n_opt.param_groups[0]["param_names"] == pair.t_opt.param_groups[0]["param_names"]
+    assert all(isinstance(p, nerve.Tensor) for p in pair.n_opt.param_groups[0]["params"])
+    assert pair.run() < 1e-10
+    ns, ts = pair.n_opt.state_dict(), pair.t_opt.state_dict()
+    assert ns["param_groups"][0]["param_names"] == ts["param_groups"][0]["param_names"]
+    assert ns["param_groups"][0]["params"] == ts["param_groups"][0]["params"]
+
+
+def test_named_parameter_groups() -> None:
+    def groups(m: Any) -> list[dict[str, Any]]:
+        return [{"params": m[0].named_parameters(prefix="0"), "lr": 0.1},
+                {"params": m[2].named_parameters(prefix="2")}]
+
+    pair = Pair("RAdam", dict(lr=1e-2, betas=(0.9, 0.9)), np.float64, groups=groups)
+    assert [g["param_names"] for g in pair.n_opt.param_groups] == [["0.weight", "0.bias"], ["2.weight", "2.bias"]]
+    assert [g["param_names"] for g in pair.n_opt.param_groups] == [g["param_names"] for g in pair.t_opt.param_groups]
+    assert pair.run() < 1e-10
+
+
+def test_named_parameters_in_load_state_dict() -> None:
+    """As torch: saved names replace the optimizer's; a state dict without names keeps the optimizer's."""
+    named = Pair("NAdam", dict(lr=1e-2), np.float64, groups=lambda m: m.named_parameters())
+    named.run(3)
+    plain = optim.NAdam(_models(np.float64)[0].parameters(), lr=1e-2)
+    plain.load_state_dict(named.n_opt.state_dict())
+    assert plain.param_groups[0]["param_names"] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert isinstance(plain.param_groups[0]["param_names"], list)
+    t_plain = torch.optim.NAdam(_models(np.float64)[1].parameters(), lr=1e-2)
+    t_plain.load_state_dict(named.t_opt.state_dict())
+    assert t_plain.param_groups[0]["param_names"] == plain.param_groups[0]["param_names"]
+    again = optim.NAdam(_models(np.float64)[0].named_parameters(), lr=1e-2)
+    again.load_state_dict(optim.NAdam(_models(np.float64)[0].parameters()).state_dict())
+    assert again.param_groups[0]["param_names"] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+
+
+def test_named_parameters_mixed_with_plain_ones_are_rejected() -> None:
+    n, t = _models(np.float32)
+    (name, w), b = next(iter(n.named_parameters())), n[0].bias
+    with pytest.raises(ValueError, match=r"^Adam: a parameter group mixes \(name, tensor\) pairs and bare tensors"):
+        optim.Adam([(name, w), b])
+    with pytest.raises(ValueError, match="with/without names"):
+        torch.optim.Adam([("0.weight", t[0].weight), t[0].bias])
+    with pytest.raises(ValueError, match=r"^SGD: cannot add a parameter group without names to groups with names"):
+        optim.SGD([{"params": [(name, w)]}, {"params": [b]}], lr=0.1)
+    with pytest.raises(ValueError, match="cannot add param group without names"):
+        torch.optim.SGD([{"params": [("0.weight", t[0].weight)]}, {"params": [t[0].bias]}], lr=0.1)
+    opt = optim.SGD([w], lr=0.1)
+    with pytest.raises(ValueError, match=r"^SGD: cannot add a parameter group with names to groups without names"):
+        opt.add_param_group({"params": [("0.bias", b)]})
+    with pytest.raises(TypeError, match=r"^SGD: named parameters must be \(name, tensor\) pairs$"):
+        optim.SGD([("a", w, "extra")], lr=0.1)  # type: ignore[list-item]
+
+
+# ---------------------------------------------------------------------------------------------- NAdam
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nadam_mu_product_is_a_running_product(dtype: type) -> None:
+    """Changing beta1 mid-run (as a momentum schedule does) changes later factors of mu_product, not earlier
+    ones: the product must be kept as state, in float32 as torch keeps it, not recomputed from the step."""
+    pair = Pair("NAdam", dict(lr=1e-2, momentum_decay=0.01), dtype)
+    for k in range(STEPS):
+        for opt in (pair.n_opt, pair.t_opt):
+            opt.param_groups[0]["betas"] = (0.9 - 0.02 * (k % 5), 0.999)
+        pair.step(skip=(1,) if k in (4, 9) else ())
+    assert pair.max_diff() < TOL[dtype]
+    n_state, t_state = pair.n_opt.state_dict()["state"], pair.t_opt.state_dict()["state"]
+    for i in t_state:
+        assert n_state[i]["mu_product"].dtype == np.float32
+        assert float(n_state[i]["mu_product"].item()) == float(t_state[i]["mu_product"])
+    assert n_state[0]["mu_product"].item() != n_state[1]["mu_product"].item()  # 1 skipped two steps

@@ -11,6 +11,7 @@ import math
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Literal
 
 from nerve.optim.optimizer import Optimizer
@@ -73,6 +74,9 @@ class LRScheduler:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         # NOTE: PyTorch's LambdaLR saves ``lr_lambdas`` as [None, ...] for plain functions; keep ours
         self.__dict__.update({k: v for k, v in state_dict.items() if k not in ("optimizer", "lr_lambdas")})
+
+
+_LRScheduler = LRScheduler  # PyTorch's old name, still used by older code
 
 
 class LambdaLR(LRScheduler):
@@ -204,6 +208,277 @@ class CosineAnnealingLR(LRScheduler):
                 for base in self.base_lrs]
 
 
+class MultiplicativeLR(LRScheduler):
+    """Multiply the lr by ``lr_lambda(epoch)`` every epoch (one function, or one per group)."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+                 last_epoch: int = -1) -> None:
+        n = len(optimizer.param_groups)
+        if callable(lr_lambda):
+            self.lr_lambdas = [lr_lambda] * n
+        else:
+            if len(lr_lambda) != n:
+                raise ValueError(f"MultiplicativeLR: expected {n} lr_lambdas, got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"MultiplicativeLR: lr_lambda must be a function, got {type(fn).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial:
+            return self._current()
+        return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._current())]
+
+
+class ConstantLR(LRScheduler):
+    """Multiply the lr by ``factor`` for the first ``total_iters`` epochs, then restore it."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        if not 0 <= factor <= 1:
+            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor}")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current()]
+        if self.last_epoch != self.total_iters:
+            return self._current()
+        return [lr * (1.0 / self.factor) for lr in self._current()]
+
+    def _closed_form_lr(self) -> list[float]:
+        factor = 1.0 if self.last_epoch >= self.total_iters else self.factor
+        return [base * factor for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    r"""Decay the lr to zero over ``total_iters`` epochs: :math:`\eta_t = \eta_0 (1 - t / T)^{p}`."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
+        if total_iters <= 0:
+            raise ValueError(f"PolynomialLR: total_iters must be positive, got {total_iters}")
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        t, T = self.last_epoch, self.total_iters
+        if self._is_initial or t > T:
+            return self._current()
+        decay = ((1.0 - t / T) / (1.0 - (t - 1) / T)) ** self.power
+        return [lr * decay for lr in self._current()]
+
+    def _closed_form_lr(self) -> list[float]:
+        return [base * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+                for base in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    r"""Cosine annealing with warm restarts (SGDR, Loshchilov & Hutter): anneal from the initial lr to
+    ``eta_min`` over ``T_0`` epochs, restart, and make each period ``T_mult`` times longer than the last:
+    :math:`\eta = \eta_{min} + \tfrac12(\eta_0 - \eta_{min})(1 + \cos(\pi T_{cur} / T_i))`.
+
+    ``step()`` advances one epoch; ``step(epoch)`` jumps to ``epoch``, which may be fractional (e.g.
+    ``step(epoch + i / iters_per_epoch)`` once per batch), as in PyTorch.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive integer, got {T_0!r}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an integer >= 1, got {T_mult!r}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"CosineAnnealingWarmRestarts: eta_min must be a number, got {eta_min!r}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur: float = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base in self.base_lrs]
+
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one epoch, or jump to ``epoch`` (fractional epochs allowed)."""
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: epoch must be >= 0, got {epoch}")
+        elif epoch >= self.T_0:
+            if self.T_mult == 1:
+                self.T_cur = epoch % self.T_0
+            else:  # the restart n with T_0 (T_mult^n - 1) / (T_mult - 1) <= epoch
+                n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                self.T_i = self.T_0 * self.T_mult**n
+        else:
+            self.T_i = self.T_0
+            self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._current()
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers of one optimizer together, so their factors multiply (e.g. a constant warmup
+    factor times an exponential decay)."""
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None) -> None:
+        if not schedulers:
+            raise ValueError("ChainedScheduler: expected at least one scheduler, got none")
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(
+                    f"ChainedScheduler: ReduceLROnPlateau (scheduler {i}) needs a metric and cannot be chained"
+                )
+            if not isinstance(s, LRScheduler):
+                raise TypeError(f"ChainedScheduler: scheduler {i} is not an LRScheduler, got {type(s).__name__}")
+            if s.optimizer is not optimizer:
+                raise ValueError(
+                    f"ChainedScheduler: scheduler {i} ({type(s).__name__}) belongs to a different optimizer"
+                )
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = self._current()
+
+    def step(self) -> None:
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = self._current()
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.__dict__.update({k: v for k, v in state_dict.items() if k != "_schedulers"})
+        for s, st in zip(self._schedulers, state_dict["_schedulers"]):
+            s.load_state_dict(st)
+
+
+class CyclicLR(LRScheduler):
+    """Cycle the lr between ``base_lr`` and ``max_lr`` (Smith's cyclical learning rates), rising over
+    ``step_size_up`` steps and falling over ``step_size_down``; momentum (or Adam's beta1) moves opposite
+    between ``max_momentum`` and ``base_momentum``. Step it once per batch.
+
+    Modes: ``triangular`` (constant amplitude), ``triangular2`` (amplitude halved each cycle),
+    ``exp_range`` (amplitude scaled by ``gamma**iteration``), or a custom ``scale_fn`` of the cycle number
+    (``scale_mode='cycle'``) or of the iteration (``'iterations'``).
+    """
+
+    def __init__(self, optimizer: Optimizer, base_lr: float | Sequence[float], max_lr: float | Sequence[float],
+                 step_size_up: int = 2000, step_size_down: int | None = None,
+                 mode: Literal["triangular", "triangular2", "exp_range"] = "triangular", gamma: float = 1.0,
+                 scale_fn: Callable[[float], float] | None = None,
+                 scale_mode: Literal["cycle", "iterations"] = "cycle", cycle_momentum: bool = True,
+                 base_momentum: float | Sequence[float] = 0.8, max_momentum: float | Sequence[float] = 0.9,
+                 last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"CyclicLR: expected a nerve Optimizer, got {type(optimizer).__name__}")
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError(
+                f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' (or pass scale_fn), got {mode!r}"
+            )
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+        if step_size_up <= 0 or (step_size_down is not None and step_size_down < 0):
+            raise ValueError(
+                f"CyclicLR: step_size_up must be positive and step_size_down >= 0, got {step_size_up} and "
+                f"{step_size_down}"
+            )
+        groups = optimizer.param_groups
+        base_lrs = _per_group(base_lr, len(groups), "base_lr", "CyclicLR")
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, groups):
+                group["lr"] = lr
+        self.max_lrs = _per_group(max_lr, len(groups), "max_lr", "CyclicLR")
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        self.mode, self.gamma, self.scale_mode = mode, gamma, scale_mode
+        self._scale_fn_custom = scale_fn
+        self._init_scale_fn()
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(
+                    f"CyclicLR: cycle_momentum needs an optimizer with momentum or betas, got "
+                    f"{type(optimizer).__name__}; pass cycle_momentum=False"
+                )
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group(base_momentum, len(groups), "base_momentum", "CyclicLR")
+            self.max_momentums = _per_group(max_momentum, len(groups), "max_momentum", "CyclicLR")
+            if last_epoch == -1:
+                for top, base, group in zip(self.max_momentums, self.base_momentums, groups):
+                    if self.use_beta1:
+                        group["betas"] = (top, *group["betas"][1:])
+                    else:
+                        group["momentum"] = top
+                    group["max_momentum"] = top
+                    group["base_momentum"] = base
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _init_scale_fn(self) -> None:
+        if self._scale_fn_custom is not None:
+            return
+        if self.mode == "triangular":
+            self._scale_fn_ref: Callable[[float], float] = lambda x: 1.0
+            self.scale_mode = "cycle"
+        elif self.mode == "triangular2":
+            self._scale_fn_ref = lambda x: 1 / (2.0 ** (x - 1))
+            self.scale_mode = "cycle"
+        else:
+            self._scale_fn_ref = partial(pow, self.gamma)  # gamma ** x
+            self.scale_mode = "iterations"
+
+    def scale_fn(self, x: float) -> float:
+        return (self._scale_fn_custom or self._scale_fn_ref)(x)
+
+    def get_lr(self) -> list[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        scale_factor = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * scale_factor * scale for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, base, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                momentum = top - (top - base) * scale_factor * scale
+                if self.use_beta1:
+                    group["betas"] = (momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = momentum
+        return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        """As the base class, without the scale functions (a custom ``scale_fn`` is kept by the scheduler)."""
+        state = super().state_dict()
+        state.pop("_scale_fn_ref", None)
+        state["_scale_fn_custom"] = None
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "_scale_fn_custom"})
+        self._init_scale_fn()
+
+
 class SequentialLR(LRScheduler):
     """Run ``schedulers`` one after another, switching at ``milestones`` (e.g. warmup, then cosine)."""
 
@@ -288,7 +563,7 @@ class OneCycleLR(LRScheduler):
             self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                             (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
         groups = optimizer.param_groups
-        max_lrs = _per_group(max_lr, len(groups), "max_lr")
+        max_lrs = _per_group(max_lr, len(groups), "max_lr", "OneCycleLR")
         if last_epoch == -1:
             for group, m in zip(groups, max_lrs):
                 group["initial_lr"] = m / div_factor
@@ -299,8 +574,8 @@ class OneCycleLR(LRScheduler):
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
                 raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with momentum or betas")
             self.use_beta1 = "betas" in optimizer.defaults
-            max_momenta = _per_group(max_momentum, len(groups), "max_momentum")
-            base_momenta = _per_group(base_momentum, len(groups), "base_momentum")
+            max_momenta = _per_group(max_momentum, len(groups), "max_momentum", "OneCycleLR")
+            base_momenta = _per_group(base_momentum, len(groups), "base_momentum", "OneCycleLR")
             if last_epoch == -1:
                 for group, top, base in zip(groups, max_momenta, base_momenta):
                     if self.use_beta1:
@@ -339,12 +614,12 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
-def _per_group(value: float | Sequence[float], n: int, name: str) -> list[float]:
+def _per_group(value: float | Sequence[float], n: int, name: str, owner: str) -> list[float]:
     """One value per parameter group: a scalar is repeated, a sequence must have one entry per group."""
     if not isinstance(value, Sequence):
         return [value] * n
     if len(value) != n:
-        raise ValueError(f"OneCycleLR: expected {n} values of {name}, one per parameter group, got {len(value)}")
+        raise ValueError(f"{owner}: expected {n} values of {name}, one per parameter group, got {len(value)}")
     return list(value)
 
 

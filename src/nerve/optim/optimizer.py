@@ -7,13 +7,14 @@ layout built for NumPy: each group's parameters become views into one contiguous
 once to the whole buffer: a dozen array operations per step instead of a dozen per parameter. Otherwise
 it applies the same rule parameter by parameter on views of the same buffers, skipping parameters
 without gradients as PyTorch does. A subclass writes only ``_update`` (the rule, on arrays) and, when
-its state does not start at zero, ``_initial_state``.
+its state does not start at zero, ``_initial_state``. Per-parameter scalars (NAdam's ``mu_product``) live
+in ``_scalar_state``: one float32 per parameter, as PyTorch keeps them, passed to ``_update`` as 0-d arrays.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from nerve.autograd.grad_mode import enable_grad
 from nerve.nn.modules.module import Module
 from nerve.tensor import Tensor, _wrap
 
-ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+ParamsT = Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict[str, Any]]
 
 
 class _GroupBuffers:
@@ -47,6 +48,13 @@ class _GroupBuffers:
         self.scratch = np.empty_like(self.flat) if self.flat is not None else None
         self.state: dict[str, np.ndarray | list[np.ndarray]] = {}
         self.steps = np.zeros(len(params), dtype=np.int64)
+        self.scalars: dict[str, np.ndarray] = {}
+
+    def scalar_array(self, name: str, fill: float) -> np.ndarray:
+        """The per-parameter scalar state ``name``: one float32 per parameter (PyTorch's scalar dtype)."""
+        if name not in self.scalars:
+            self.scalars[name] = np.full(len(self.params), fill, dtype=np.float32)
+        return self.scalars[name]
 
     def _slice(self, flat: np.ndarray, i: int) -> np.ndarray:
         return flat[self.offsets[i] : self.offsets[i + 1]].reshape(self.params[i].data.shape)
@@ -82,12 +90,15 @@ class Optimizer:
     """Base class of optimizers.
 
     Args:
-        params: an iterable of tensors, or of dicts ``{"params": [...], **hyperparameters}`` (groups).
+        params: an iterable of tensors, of ``(name, tensor)`` pairs (``model.named_parameters()``: the names
+            are kept in each group's ``param_names``, as in PyTorch), or of dicts
+            ``{"params": [...], **hyperparameters}`` (groups).
         defaults: default hyperparameters of every group.
     """
 
-    #: per-parameter state arrays of the algorithm (may depend on the group, see ``_state_names``)
     _counts_steps = True
+    #: per-parameter scalar states and their initial values (e.g. ``{"mu_product": 1.0}``)
+    _scalar_state: ClassVar[dict[str, float]] = {}
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         if isinstance(params, Tensor):
@@ -117,6 +128,25 @@ class Optimizer:
             raise TypeError(f"add_param_group: expected a dict, got {type(param_group).__name__}")
         params = param_group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
+        named = [isinstance(p, tuple) for p in params]
+        names = None
+        if any(named):
+            if not all(named):
+                raise ValueError(
+                    f"{type(self).__name__}: a parameter group mixes (name, tensor) pairs and bare tensors; "
+                    "pass model.named_parameters() or model.parameters(), not both"
+                )
+            if any(len(p) != 2 for p in params):
+                raise TypeError(f"{type(self).__name__}: named parameters must be (name, tensor) pairs")
+            names = [name for name, _ in params]
+            params = [p for _, p in params]
+        if self.param_groups and ("param_names" in self.param_groups[0]) != (names is not None):
+            have = "with" if names is not None else "without"
+            others = "without" if names is not None else "with"
+            raise ValueError(
+                f"{type(self).__name__}: cannot add a parameter group {have} names to groups {others} names; "
+                "use named_parameters() for every group or for none"
+            )
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         ids = set()
         for p in params:
@@ -129,7 +159,10 @@ class Optimizer:
             if id(p) in seen or id(p) in ids:
                 raise ValueError(f"{type(self).__name__}: a parameter appears more than once in the parameter groups")
             ids.add(id(p))
-        group = {**self.defaults, **{k: v for k, v in param_group.items() if k != "params"}, "params": params}
+        hyper = {k: v for k, v in param_group.items() if k not in ("params", "param_names")}
+        group = {**self.defaults, **hyper, "params": params}
+        if names is not None:
+            group["param_names"] = names
         self._check_hyperparameters(group)
         self.param_groups.append(group)
         self._buffers.append(_GroupBuffers(params))
@@ -182,11 +215,16 @@ class Optimizer:
             names = self._state_names(group)
             params = buf.params
             steps = buf.steps
-            if buf.flat is not None and all(p.grad is not None for p in params) and steps.min() == steps.max():
+            scalars = {n: buf.scalar_array(n, fill) for n, fill in self._scalar_state.items()}
+            if (buf.flat is not None and all(p.grad is not None for p in params) and steps.min() == steps.max()
+                    and all(a.min() == a.max() for a in scalars.values())):
                 np.concatenate([p.grad.data.reshape(-1) for p in params], out=buf.grad)
                 fill = {n: buf.state_arrays(n, self._initial_state(group, n))[0] for n in names}
+                fill.update({n: a[:1].reshape(()) for n, a in scalars.items()})  # 0-d views, written back below
                 steps += 1
                 self._update(group, buf.flat, buf.grad, fill, int(steps[0]), buf.scratch)  # type: ignore[arg-type]
+                for a in scalars.values():
+                    a[1:] = a[0]
                 continue
             views = {n: buf.state_arrays(n, self._initial_state(group, n))[1] for n in names}
             for i, p in enumerate(params):
@@ -194,7 +232,9 @@ class Optimizer:
                     continue
                 steps[i] += 1
                 tmp = buf._slice(buf.scratch, i) if buf.scratch is not None else np.empty_like(p.data)
-                self._update(group, p.data, p.grad.data, {n: v[i] for n, v in views.items()}, int(steps[i]), tmp)
+                state = {n: v[i] for n, v in views.items()}
+                state.update({n: a[i : i + 1].reshape(()) for n, a in scalars.items()})
+                self._update(group, p.data, p.grad.data, state, int(steps[i]), tmp)
         return loss
 
     # ------------------------------------------------------------------------------------ state
@@ -210,6 +250,8 @@ class Optimizer:
                 entry: dict[str, Any] = {}
                 if self._counts_steps:
                     entry["step"] = _wrap(np.asarray(float(buf.steps[i]), dtype=np.float32))
+                for n, fill in self._scalar_state.items():
+                    entry[n] = _wrap(np.asarray(buf.scalar_array(n, fill)[i]))
                 for n in dict.fromkeys(names):
                     entry[n] = _wrap(buf.state[n + "/views"][i])  # type: ignore[index]
                 if entry:  # stateless updates (SGD without momentum) leave no entry, as in PyTorch
@@ -250,15 +292,19 @@ class Optimizer:
         # check every entry before changing anything, so a failed load leaves the optimizer as it was
         plan = []
         for saved, group, buf in zip(groups, self.param_groups, self._buffers):
-            hyper = {key: (tuple(v) if isinstance(v, list) else v) for key, v in saved.items() if key != "params"}
+            # NOTE: saved names replace the optimizer's, and a state dict without names keeps them (as PyTorch)
+            hyper = {key: (tuple(v) if isinstance(v, list) and key != "param_names" else v)
+                     for key, v in saved.items() if key != "params"}
             merged = {**group, **hyper}
             names = self._state_names(merged) + self._eager_state_names(merged)
             entries = []
             for i, key in enumerate(saved["params"]):
                 entry = saved_state.get(key, saved_state.get(str(key)))
                 if entry is None:
-                    entries.append((0, {}))
+                    entries.append((0, {}, dict(self._scalar_state)))
                     continue
+                scalars = {n: float(np.asarray(entry[n].data if isinstance(entry[n], Tensor) else entry[n]))
+                           if entry.get(n) is not None else fill for n, fill in self._scalar_state.items()}
                 step = entry.get("step", 1)
                 arrays = {}
                 for n in dict.fromkeys(names):
@@ -272,12 +318,14 @@ class Optimizer:
                             f"{arr.shape}, the parameter has {buf.params[i].data.shape}"
                         )
                     arrays[n] = arr
-                entries.append((int(float(step.item() if isinstance(step, Tensor) else step)), arrays))
+                entries.append((int(float(step.item() if isinstance(step, Tensor) else step)), arrays, scalars))
             plan.append((group, buf, hyper, entries))
         for group, buf, hyper, entries in plan:
             group.update(hyper)
-            for i, (step, arrays) in enumerate(entries):
+            for i, (step, arrays, scalars) in enumerate(entries):
                 buf.steps[i] = step
+                for n, value in scalars.items():
+                    buf.scalar_array(n, self._scalar_state[n])[i] = value
                 for n, arr in arrays.items():
                     buf.state_arrays(n, self._initial_state(group, n))[1][i][...] = arr
 
