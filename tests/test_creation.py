@@ -227,3 +227,69 @@ def test_rng_state_round_trip():
 def test_bad_generator():
     with pytest.raises(TypeError, match=r"expected a nerve\.Generator, got int"):
         nerve.randn(2, generator=3)
+
+
+FACTORIES_WITH_DEVICE = {
+    "tensor": lambda **kw: nerve.tensor([1.0, 2.0], **kw),
+    "as_tensor": lambda **kw: nerve.as_tensor([1.0, 2.0], **kw),
+    "zeros": lambda **kw: nerve.zeros(2, 3, **kw),
+    "ones": lambda **kw: nerve.ones((2, 3), **kw),
+    "empty": lambda **kw: nerve.empty(2, **kw),
+    "full": lambda **kw: nerve.full((2,), 1.5, **kw),
+    "rand": lambda **kw: nerve.rand(2, **kw),
+    "randn": lambda **kw: nerve.randn(2, **kw),
+    "randint": lambda **kw: nerve.randint(0, 5, (3,), **kw),
+    "randperm": lambda **kw: nerve.randperm(4, **kw),
+    "arange": lambda **kw: nerve.arange(5, **kw),
+    "linspace": lambda **kw: nerve.linspace(0, 1, 5, **kw),
+    "eye": lambda **kw: nerve.eye(3, **kw),
+    "zeros_like": lambda **kw: nerve.zeros_like(nerve.ones(2), **kw),
+    "ones_like": lambda **kw: nerve.ones_like(nerve.ones(2), **kw),
+    "full_like": lambda **kw: nerve.full_like(nerve.ones(2), 3.0, **kw),
+    "empty_like": lambda **kw: nerve.empty_like(nerve.ones(2), **kw),
+    "rand_like": lambda **kw: nerve.rand_like(nerve.ones(2), **kw),
+    "randn_like": lambda **kw: nerve.randn_like(nerve.ones(2), **kw),
+}
+
+
+@pytest.mark.parametrize("name", FACTORIES_WITH_DEVICE)
+def test_factories_accept_the_cpu_and_reject_other_devices(name):
+    make = FACTORIES_WITH_DEVICE[name]
+    expected = make()
+    for device in (None, "cpu", nerve.device("cpu"), torch.device("cpu").type):
+        out = make(device=device)
+        assert out.shape == expected.shape and out.dtype == expected.dtype and out.device == "cpu"
+    with pytest.raises(ValueError, match=rf"^nerve\.{name}: nerve runs on the CPU only \(NumPy\), got device 'cuda'$"):
+        make(device="cuda")
+    with pytest.raises(ValueError, match=rf"^nerve\.{name}: nerve runs on the CPU only \(NumPy\), got device 'mps:0'$"):
+        make(device=nerve.device("mps", 0))
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn"])
+def test_size_as_a_keyword_like_torch(name):
+    for size in ((2, 3), [2, 3], (), (0, 4)):
+        n, t = getattr(nerve, name)(size=size), getattr(torch, name)(size=size)
+        assert n.shape == tuple(t.shape) and n.dtype == np.float32
+    assert getattr(nerve, name)(size=(2,), dtype=nerve.float64).dtype == np.float64
+    with pytest.raises(TypeError, match=rf"^nerve\.{name}: got the size both positionally \(2,\) and as size=\(3,\)$"):
+        getattr(nerve, name)(2, size=(3,))
+    with pytest.raises(ValueError, match=rf"^nerve\.{name}: trying to create a tensor with negative dimension -1"):
+        getattr(nerve, name)(size=(2, -1))
+    assert nerve.full(size=(2, 2), fill_value=1).dtype == torch.full(size=(2, 2), fill_value=1).numpy().dtype
+
+
+@pytest.mark.parametrize("base", [np.float32, np.float64, np.int64])
+def test_new_factories_match_torch(base):
+    n, t = nerve.tensor(np.ones(2, base)), torch.tensor(np.ones(2, base))
+    for method, args in [("new_zeros", (2, 3)), ("new_zeros", ((2, 3),)), ("new_ones", (3,)), ("new_empty", (2, 1)),
+                         ("new_full", ((2, 2), 7)), ("new_tensor", ([1, 2, 3],)), ("new_tensor", (2.5,))]:
+        for kw in ({}, {"dtype": nerve.float64}):
+            a = getattr(n, method)(*args, **kw)
+            b = getattr(t, method)(*args, **({"dtype": torch.float64} if kw else {}))
+            assert a.shape == tuple(b.shape) and a.dtype == b.numpy().dtype, (method, args, kw)
+            if method != "new_empty":
+                np.testing.assert_array_equal(a.data, b.numpy())
+    assert n.new_zeros(2, dtype=nerve.float32, requires_grad=True).requires_grad
+    assert n.new_ones(1, device="cpu").device == "cpu"
+    with pytest.raises(ValueError, match=r"^new_full: nerve runs on the CPU only \(NumPy\), got device 'cuda:1'$"):
+        n.new_full((2,), 1.0, device="cuda:1")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
+from nerve._device import check_cpu
 from nerve._dtypes import as_dtype, get_default_dtype, int64
 from nerve.ops._util import shape_arg
 from nerve.random import Generator, resolve_generator
@@ -23,9 +25,13 @@ def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
-def _size(size: tuple[Any, ...], who: str) -> tuple[int, ...]:
-    """``size`` as a shape (``f(2, 3)`` or ``f((2, 3))``), refusing negative dimensions as torch does; NumPy's
-    own error names neither the function nor the size."""
+def _size(size: tuple[Any, ...], who: str, keyword: Any = None) -> tuple[int, ...]:
+    """``size`` as a shape (``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``), refusing negative dimensions as
+    torch does; NumPy's own error names neither the function nor the size."""
+    if keyword is not None:
+        if size:
+            raise TypeError(f"{who}: got the size both positionally {size} and as size={keyword}")
+        size = (keyword,)
     shape = shape_arg(size)
     if shape and min(shape) < 0:
         first = next(d for d in shape if d < 0)
@@ -76,13 +82,15 @@ def _array(data: Any, dtype: Any, who: str) -> np.ndarray:
         raise ValueError(f"{who}: the nested sequence is ragged: {where}") from None
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data``; Python floats become float32, ints int64."""
+    check_cpu(device, "nerve.tensor")
     return _finish(np.array(_array(data, dtype, "nerve.tensor"), copy=True), requires_grad)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like ``tensor`` but shares memory with a NumPy array (or tensor) when no conversion is needed."""
+    check_cpu(device, "nerve.as_tensor")
     if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.data.dtype):
         return data
     return _wrap(_array(data, dtype, "nerve.as_tensor"))
@@ -95,33 +103,43 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return _wrap(array)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_size(size, "nerve.zeros"), dtype=_dtype(dtype)), requires_grad)
+def zeros(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros of the given shape: ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
+    shape = _size(shape, "nerve.zeros", size)
+    check_cpu(device, "nerve.zeros")
+    return _finish(np.zeros(shape, dtype=_dtype(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_size(size, "nerve.ones"), dtype=_dtype(dtype)), requires_grad)
+def ones(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    shape = _size(shape, "nerve.ones", size)
+    check_cpu(device, "nerve.ones")
+    return _finish(np.ones(shape, dtype=_dtype(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(_size(size, "nerve.empty"), dtype=_dtype(dtype)), requires_grad)
+def empty(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    shape = _size(shape, "nerve.empty", size)
+    check_cpu(device, "nerve.empty")
+    return _finish(np.empty(shape, dtype=_dtype(dtype)), requires_grad)
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value when not given)."""
+    check_cpu(device, "nerve.full")
     if dtype is None:
         dtype = _to_array(fill_value).dtype
     return _finish(np.full(_size((size,), "nerve.full"), fill_value, dtype=as_dtype(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    check_cpu(device, "nerve.eye")
     n, m = _size((n, n if m is None else m), "nerve.eye")
     return _finish(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """Values in ``[start, end)`` by ``step``; int64 when all arguments are integers."""
+    check_cpu(device, "nerve.arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -130,43 +148,57 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     return _finish(np.arange(start, end, step).astype(as_dtype(dtype)), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    check_cpu(device, "nerve.linspace")
     (steps,) = _size((steps,), "nerve.linspace")
     return _finish(np.linspace(start, end, steps).astype(_dtype(dtype)), requires_grad)
 
 
-def zeros_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(x.shape, dtype=x.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+def _like(x: Tensor, fill: Any, dtype: Any, device: Any, requires_grad: bool, who: str) -> Tensor:
+    check_cpu(device, who)
+    return _finish(fill(x.shape, dtype=x.dtype if dtype is None else as_dtype(dtype)), requires_grad)
 
 
-def ones_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(x.shape, dtype=x.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+def zeros_like(x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(x, np.zeros, dtype, device, requires_grad, "nerve.zeros_like")
 
 
-def full_like(x: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.full(x.shape, fill_value, dtype=x.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+def ones_like(x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(x, np.ones, dtype, device, requires_grad, "nerve.ones_like")
 
 
-def empty_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(x.shape, dtype=x.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+def full_like(x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    fill = functools.partial(np.full, fill_value=fill_value)
+    return _like(x, fill, dtype, device, requires_grad, "nerve.full_like")
 
 
-def randn(*size: Any, dtype: Any = None, generator: Generator | None = None, requires_grad: bool = False) -> Tensor:
+def empty_like(x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(x, np.empty, dtype, device, requires_grad, "nerve.empty_like")
+
+
+def randn(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, generator: Generator | None = None,
+          requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    rng = resolve_generator(generator)
-    samples = rng.standard_normal(_size(size, "nerve.randn"), dtype=np.float64)
+    shape = _size(shape, "nerve.randn", size)
+    check_cpu(device, "nerve.randn")
+    samples = resolve_generator(generator).standard_normal(shape, dtype=np.float64)
     return _finish(samples.astype(_dtype(dtype)), requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, generator: Generator | None = None, requires_grad: bool = False) -> Tensor:
+def rand(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, generator: Generator | None = None,
+         requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1)."""
-    rng = resolve_generator(generator)
-    return _finish(rng.random(_size(size, "nerve.rand")).astype(_dtype(dtype)), requires_grad)
+    shape = _size(shape, "nerve.rand", size)
+    check_cpu(device, "nerve.rand")
+    return _finish(resolve_generator(generator).random(shape).astype(_dtype(dtype)), requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None,
+def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None, device: Any = None,
             generator: Generator | None = None) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size)`` draws from [0, high))."""
+    check_cpu(device, "nerve.randint")
     if high is None or isinstance(high, tuple | list):
         low, high, size = 0, low, size if high is None else high
     rng = resolve_generator(generator)
@@ -174,22 +206,27 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
     return _wrap(out.astype(int64 if dtype is None else as_dtype(dtype)))
 
 
-def randperm(n: int, dtype: Any = None, generator: Generator | None = None) -> Tensor:
+def randperm(n: int, dtype: Any = None, device: Any = None, generator: Generator | None = None) -> Tensor:
     """A random permutation of 0..n-1."""
+    check_cpu(device, "nerve.randperm")
     rng = resolve_generator(generator)
     (n,) = _size((n,), "nerve.randperm")
     return _wrap(rng.permutation(n).astype(int64 if dtype is None else as_dtype(dtype)))
 
 
-def rand_like(x: Tensor, dtype: Any = None, generator: Generator | None = None) -> Tensor:
+def rand_like(x: Tensor, dtype: Any = None, device: Any = None, generator: Generator | None = None) -> Tensor:
+    check_cpu(device, "nerve.rand_like")
     return rand(x.shape, dtype=x.dtype if dtype is None else dtype, generator=generator)
 
 
-def randn_like(x: Tensor, dtype: Any = None, generator: Generator | None = None) -> Tensor:
+def randn_like(x: Tensor, dtype: Any = None, device: Any = None, generator: Generator | None = None) -> Tensor:
+    check_cpu(device, "nerve.randn_like")
     return randn(x.shape, dtype=x.dtype if dtype is None else dtype, generator=generator)
 
 
-def normal(mean: float, std: float, size: Any, dtype: Any = None, generator: Generator | None = None) -> Tensor:
+def normal(mean: float, std: float, size: Any, dtype: Any = None, device: Any = None,
+           generator: Generator | None = None) -> Tensor:
+    check_cpu(device, "nerve.normal")
     rng = resolve_generator(generator)
     return _wrap(rng.normal(mean, std, _size((size,), "nerve.normal")).astype(_dtype(dtype)))
 

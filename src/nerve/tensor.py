@@ -533,6 +533,32 @@ class Tensor:
     def bernoulli_(self, p: float = 0.5, *, generator: Any = None) -> Tensor:
         return self._inplace("bernoulli_", _rng(generator).random(self.data.shape) < p)
 
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        """Write ``value`` where the bool ``mask`` (broadcast to this tensor's shape) holds."""
+        m = np.asarray(_raw(mask))
+        if m.dtype != np.bool_:
+            raise TypeError(f"masked_fill_: mask must be a bool tensor, got dtype {m.dtype}")
+        try:
+            fits = np.broadcast_shapes(m.shape, self.data.shape) == self.data.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"masked_fill_: mask of shape {m.shape} does not broadcast to the tensor's shape "
+                             f"{self.data.shape}")
+        return self._inplace("masked_fill_", np.where(m, np.asarray(_raw(value), dtype=self.data.dtype), self.data))
+
+    def scatter_(self, dim: int, index: Tensor, src: Any) -> Tensor:
+        """In-place ``scatter``; ``src`` may be a scalar (``one_hot.scatter_(1, labels[:, None], 1.0)``)."""
+        self._check_inplace("scatter_")
+        src = src.detach() if isinstance(src, Tensor) else src
+        return self._inplace("scatter_", _scatter(self.detach(), dim, index, src, "scatter_", False).data)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """In-place ``scatter_add``."""
+        self._check_inplace("scatter_add_")
+        src = src.detach() if isinstance(src, Tensor) else src
+        return self._inplace("scatter_add_", _scatter(self.detach(), dim, index, src, "scatter_add_", True).data)
+
     # ------------------------------------------------------------------------ methods -> ops
     def add(self, other: Any, *, alpha: float = 1) -> Tensor:
         return add(self, other, alpha=alpha)
@@ -575,6 +601,58 @@ class Tensor:
 
     def cos(self) -> Tensor:
         return cos(self)
+
+    def expm1(self) -> Tensor:
+        return expm1(self)
+
+    def exp2(self) -> Tensor:
+        return exp2(self)
+
+    def log2(self) -> Tensor:
+        return log2(self)
+
+    def log10(self) -> Tensor:
+        return log10(self)
+
+    def atan(self) -> Tensor:
+        return atan(self)
+
+    def asin(self) -> Tensor:
+        return asin(self)
+
+    def acos(self) -> Tensor:
+        return acos(self)
+
+    arctan, arcsin, arccos = atan, asin, acos
+
+    def sinh(self) -> Tensor:
+        return sinh(self)
+
+    def cosh(self) -> Tensor:
+        return cosh(self)
+
+    def atan2(self, other: Any) -> Tensor:
+        return atan2(self, other)
+
+    arctan2 = atan2
+
+    def hypot(self, other: Any) -> Tensor:
+        return hypot(self, other)
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        return logit(self, eps)
+
+    def lerp(self, end: Tensor, weight: Any) -> Tensor:
+        return lerp(self, end, weight)
+
+    def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+        return addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+        return addcdiv(self, tensor1, tensor2, value=value)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        return nan_to_num(self, nan, posinf, neginf)
 
     def square(self) -> Tensor:
         return square(self)
@@ -717,14 +795,84 @@ class Tensor:
         return gather(self, dim, index)
 
     def index_select(self, dim: int, index: Tensor) -> Tensor:
-        axis = dim % self.ndim if self.ndim else 0
-        return getitem(self, (slice(None),) * axis + (index,))
+        return index_select(self, dim, index)
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+        return index_add(self, dim, index, source, alpha=alpha)
+
+    def scatter(self, dim: int, index: Tensor, src: Any) -> Tensor:
+        return scatter(self, dim, index, src)
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return scatter_add(self, dim, index, src)
+
+    def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
+        return take_along_dim(self, indices, dim)
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        return masked_select(self, mask)
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        return nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self) -> Tensor:
+        return argwhere(self)
+
+    def count_nonzero(self, dim: Any = None) -> Tensor:
+        return count_nonzero(self, dim)
+
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return prod(self, dim, keepdim, dtype=dtype)
+
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return cumprod(self, dim, dtype=dtype)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        return sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        return argsort(self, dim, descending, stable)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        return topk(self, k, dim, largest, sorted)
+
+    def isclose(self, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+        return isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Any:
+        return allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other: Tensor) -> Any:
+        return equal(self, other)
 
     def matmul(self, other: Tensor) -> Tensor:
         return matmul(self, other)
 
     mm = matmul
     bmm = matmul
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        return outer(self, vec2)
+
+    ger = outer
+
+    def dot(self, tensor: Tensor) -> Tensor:
+        return dot(self, tensor)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return triu(self, diagonal)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        return diag(self, diagonal)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        return diagonal(self, offset, dim1, dim2)
+
+    def trace(self) -> Tensor:
+        return trace(self)
 
     def reshape(self, *shape: Any) -> Tensor:
         return reshape(self, *shape)
@@ -746,8 +894,8 @@ class Tensor:
 
     reshape_as = view_as
 
-    def permute(self, *dims: Any) -> Tensor:
-        return permute(self, *dims)
+    def permute(self, *args: Any, dims: Any = None) -> Tensor:
+        return permute(self, *args, dims=dims)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return transpose(self, dim0, dim1)
@@ -793,17 +941,41 @@ class Tensor:
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
         return unbind(self, dim)
 
-    def new_tensor(self, data: Any) -> Tensor:
-        return Tensor(np.array(_raw(data), dtype=self.data.dtype))
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        return roll(self, shifts, dims)
 
-    def new_zeros(self, *shape: Any) -> Tensor:
-        return _wrap(np.zeros(shape_arg(shape), dtype=self.data.dtype))
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        return narrow(self, dim, start, length)
 
-    def new_ones(self, *shape: Any) -> Tensor:
-        return _wrap(np.ones(shape_arg(shape), dtype=self.data.dtype))
+    def repeat_interleave(self, repeats: Any, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+        return repeat_interleave(self, repeats, dim, output_size=output_size)
 
-    def new_full(self, shape: Any, fill_value: Any) -> Tensor:
-        return _wrap(np.full(tuple(shape), fill_value, dtype=self.data.dtype))
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return transpose(self, axis0, axis1)
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        return transpose(self, dim0, dim1)
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        return unfold(self, dimension, size, step)
+
+    # new_*: this tensor's dtype unless ``dtype`` says otherwise, as in torch
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return _new_like(self, np.array, _raw(data), dtype, device, requires_grad, "new_tensor")
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return _new_like(self, np.zeros, shape_arg(size), dtype, device, requires_grad, "new_zeros")
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return _new_like(self, np.ones, shape_arg(size), dtype, device, requires_grad, "new_ones")
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return _new_like(self, np.empty, shape_arg(size), dtype, device, requires_grad, "new_empty")
+
+    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        fill = lambda shape, dtype: np.full(shape, fill_value, dtype=dtype)  # noqa: E731
+        return _new_like(self, fill, shape_arg((size,)), dtype, device, requires_grad, "new_full")
 
 
 def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -814,6 +986,14 @@ def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
 
 def _raw(value: Any) -> Any:
     return value.data if isinstance(value, Tensor) else value
+
+
+def _new_like(like: Tensor, fill: Callable[..., np.ndarray], arg: Any, dtype: Any, device: Any, requires_grad: bool,
+              op: str) -> Tensor:
+    """``fill(arg, dtype=...)`` as a new tensor of ``like``'s dtype (unless ``dtype`` is given), as ``new_*``."""
+    check_cpu(device, op)
+    t = _wrap(fill(arg, dtype=like.data.dtype if dtype is None else as_dtype(dtype)))
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def _int_op(a: Tensor, b: Any, fn: Any) -> Tensor:
@@ -833,34 +1013,49 @@ from nerve.ops._util import shape_arg  # noqa: E402
 from nerve.ops.activation import erf, log_softmax, relu, sigmoid, softmax, tanh  # noqa: E402
 from nerve.ops.elementwise import (  # noqa: E402
     abs,
+    acos,
     add,
+    addcdiv,
+    addcmul,
+    asin,
+    atan,
+    atan2,
     cast,
     ceil,
     clamp,
     clone,
     cos,
+    cosh,
     div,
     eq,
     exp,
+    exp2,
+    expm1,
     floor,
     floor_divide,
     frac,
     ge,
     gt,
+    hypot,
     isfinite,
     isinf,
     isnan,
     le,
+    lerp,
     log,
     log1p,
+    log2,
+    log10,
     logical_and,
     logical_not,
     logical_or,
     logical_xor,
+    logit,
     lt,
     maximum,
     minimum,
     mul,
+    nan_to_num,
     ne,
     neg,
     pow,
@@ -870,29 +1065,59 @@ from nerve.ops.elementwise import (  # noqa: E402
     rsqrt,
     sign,
     sin,
+    sinh,
     sqrt,
     square,
     sub,
     trunc,
     where,
 )
-from nerve.ops.linalg import matmul  # noqa: E402
+from nerve.ops.index import (  # noqa: E402
+    _scatter,
+    argwhere,
+    index_add,
+    index_select,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    take_along_dim,
+)
+from nerve.ops.linalg import (  # noqa: E402
+    diag,
+    diagonal,
+    dot,
+    matmul,
+    outer,
+    trace,
+    tril,
+    triu,
+)
 from nerve.ops.reduce import (  # noqa: E402
     all,
+    allclose,
     amax,
     amin,
     any,
     argmax,
     argmin,
+    argsort,
+    count_nonzero,
+    cumprod,
     cumsum,
+    equal,
     gather,
+    isclose,
     logsumexp,
     max,
     mean,
     min,
     norm,
+    prod,
+    sort,
     std,
     sum,
+    topk,
     var,
 )
 from nerve.ops.shape import (  # noqa: E402
@@ -903,13 +1128,17 @@ from nerve.ops.shape import (  # noqa: E402
     flip,
     getitem,
     movedim,
+    narrow,
     permute,
     repeat,
+    repeat_interleave,
     reshape,
+    roll,
     split,
     squeeze,
     transpose,
     unbind,
     unflatten,
+    unfold,
     unsqueeze,
 )

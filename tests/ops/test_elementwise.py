@@ -6,6 +6,7 @@ import functools
 
 import numpy as np
 import pytest
+import torch
 from conftest import away_from, check_grad, compare_with_torch, rand
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -334,3 +335,119 @@ def test_where_rejects_non_bool_condition():
 def test_clamp_needs_a_bound():
     with pytest.raises(ValueError, match="clamp: at least one of min and max"):
         nerve.ones(3).clamp()
+
+
+# ------------------------------------------------------------------- more math: exp/log bases, trig, hyperbolic
+
+# name: (fn(lib, x), low, high, points to stay away from)
+MORE_UNARY = {
+    "expm1": (lambda lib, x: lib.expm1(x), -2, 2, ()),
+    "expm1_method": (lambda lib, x: x.expm1(), -1e-3, 1e-3, ()),
+    "exp2": (lambda lib, x: lib.exp2(x), -2, 2, ()),
+    "exp2_method": (lambda lib, x: x.exp2(), -2, 2, ()),
+    "log2": (lambda lib, x: lib.log2(x), 0.2, 3, ()),
+    "log2_method": (lambda lib, x: x.log2(), 0.2, 3, ()),
+    "log10": (lambda lib, x: lib.log10(x), 0.2, 3, ()),
+    "log10_method": (lambda lib, x: x.log10(), 0.2, 3, ()),
+    "atan": (lambda lib, x: lib.atan(x), -3, 3, ()),
+    "arctan_method": (lambda lib, x: x.arctan(), -3, 3, ()),
+    "asin": (lambda lib, x: lib.asin(x), -0.9, 0.9, ()),
+    "arcsin": (lambda lib, x: lib.arcsin(x), -0.9, 0.9, ()),
+    "acos": (lambda lib, x: x.acos(), -0.9, 0.9, ()),
+    "arccos": (lambda lib, x: lib.arccos(x), -0.9, 0.9, ()),
+    "sinh": (lambda lib, x: lib.sinh(x), -2, 2, ()),
+    "cosh": (lambda lib, x: x.cosh(), -2, 2, ()),
+    "logit": (lambda lib, x: lib.logit(x), 0.05, 0.95, ()),
+    "logit_eps": (lambda lib, x: x.logit(eps=0.2), 0.02, 0.98, (0.2, 0.8)),
+    "nan_to_num": (lambda lib, x: lib.nan_to_num(x * 2.0), -2, 2, ()),
+    "lerp_scalar_weight": (lambda lib, x: lib.lerp(x, x * x, 0.3), -2, 2, ()),
+    "hypot_scalar_tensor": (lambda lib, x: lib.hypot(x, x * 0.5 + 3.0), -2, 2, ()),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("name", MORE_UNARY)
+def test_more_unary(name, shape):
+    fn, low, high, avoid = MORE_UNARY[name]
+    x = away_from(rand(*shape, low=low, high=high), avoid, margin=0.02)
+    _check_both(fn, x)
+
+
+MORE_BINARY = {
+    "atan2": (lambda lib, a, b: lib.atan2(a, b), "b_nonzero"),
+    "atan2_method": (lambda lib, a, b: a.atan2(b), "b_nonzero"),
+    "arctan2": (lambda lib, a, b: lib.arctan2(a, b), "b_nonzero"),
+    "hypot": (lambda lib, a, b: lib.hypot(a, b), "b_nonzero"),
+    "hypot_method": (lambda lib, a, b: a.hypot(b), "b_nonzero"),
+    "lerp_tensor_weight": (lambda lib, a, b: lib.lerp(a, b, (a * b).sigmoid()), None),
+    "lerp_method": (lambda lib, a, b: a.lerp(b, 0.75), None),
+    "addcmul": (lambda lib, a, b: lib.addcmul(a, b, b.exp(), value=0.5), None),
+    "addcmul_method": (lambda lib, a, b: a.addcmul(a, b), None),
+    "addcdiv": (lambda lib, a, b: lib.addcdiv(a.exp(), a, b, value=-2.0), "b_nonzero"),
+    "addcdiv_method": (lambda lib, a, b: b.addcdiv(a, b), "b_nonzero"),
+}
+
+
+@pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
+@pytest.mark.parametrize("name", MORE_BINARY)
+def test_more_binary(name, shapes):
+    fn, domain = MORE_BINARY[name]
+    a = rand(*shapes[0], seed=1)
+    b = rand(*shapes[1], seed=2)
+    if domain == "b_nonzero":
+        b = away_from(b, (0.0,), margin=0.2)
+    _check_both(fn, a, b)
+
+
+def test_integer_inputs_give_float32_like_torch():
+    ints = np.array([1, 2, 3])
+    for fn in (lambda lib, x: lib.expm1(x), lambda lib, x: lib.log2(x), lambda lib, x: lib.log10(x),
+               lambda lib, x: lib.exp2(x), lambda lib, x: lib.atan(x), lambda lib, x: lib.sinh(x),
+               lambda lib, x: lib.atan2(x, x), lambda lib, x: lib.nan_to_num(x)):
+        compare_with_torch(fn, ints)
+
+
+def test_out_of_domain_values_match_torch():
+    x = np.array([-1.5, -1.0, 0.0, 1.0, 1.5], dtype=np.float32)
+    for fn in (lambda lib, x: lib.asin(x), lambda lib, x: lib.acos(x), lambda lib, x: lib.log2(x),
+               lambda lib, x: lib.log10(x), lambda lib, x: lib.logit(x), lambda lib, x: lib.logit(x, 0.1)):
+        n, t = fn(nerve, nerve.tensor(x)), fn(torch, torch.tensor(x))
+        np.testing.assert_allclose(n.data, t.numpy(), rtol=1e-6, equal_nan=True)
+    big = np.array([100.0, -100.0], dtype=np.float32)
+    for fn in (lambda lib, x: lib.exp2(x * 2), lambda lib, x: lib.sinh(x), lambda lib, x: lib.cosh(x),
+               lambda lib, x: lib.hypot(x * 1e36, x * 1e36)):  # the squares would overflow
+        np.testing.assert_array_equal(fn(nerve, nerve.tensor(big)).data, fn(torch, torch.tensor(big)).numpy())
+
+
+@pytest.mark.parametrize("kwargs", [{"posinf": 9.0, "neginf": -7.0}, {"nan": -1.0, "posinf": 2.0, "neginf": 0.0}],
+                         ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nan_to_num_gradient_passes_where_finite(kwargs, dtype):
+    x = np.array([[1.0, np.nan, -2.0], [np.inf, 0.5, -np.inf]], dtype=dtype)
+    compare_with_torch(lambda lib, x: lib.nan_to_num(x * 3.0, **kwargs), x)
+    compare_with_torch(lambda lib, x: x.nan_to_num(**kwargs), x)
+    # the defaults (the dtype's extreme finite values) would overflow the weighted-sum loss: forward only
+    compare_with_torch(lambda lib, x: lib.nan_to_num(x), x, grad=False)
+    compare_with_torch(lambda lib, x: x.nan_to_num(nan=1.5), x, grad=False)
+
+
+def test_atan2_quadrants_and_zeros_like_torch():
+    a = np.array([1.0, 1.0, -1.0, -1.0, 0.0, 0.0, 2.0], dtype=np.float32)
+    b = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 0.0], dtype=np.float32)
+    compare_with_torch(lambda lib, a, b: lib.atan2(a, b), a, b)
+
+
+def test_lerp_addc_dtype_promotion_like_torch():
+    a, b = rand(2, 3, seed=1, dtype=np.float32), rand(3, seed=2, dtype=np.float32)
+    compare_with_torch(lambda lib, a, b: lib.addcmul(a, b, b, value=2), a, b)
+    compare_with_torch(lambda lib, a, b: lib.addcdiv(a, b, b + 3.0, value=0.5), a, b)
+    compare_with_torch(lambda lib, a, b: lib.lerp(a, b.expand(2, 3), 0.25), a, b)
+
+
+def test_math_errors():
+    with pytest.raises(TypeError, match=r"^expm1: expected a nerve.Tensor, got list"):
+        nerve.expm1([1.0])
+    with pytest.raises(TypeError, match=r"^atan2: expected at least one nerve.Tensor, got float and float$"):
+        nerve.atan2(1.0, 2.0)
+    with pytest.raises(ValueError, match=r"^Atan2: shapes \(2,\) and \(3,\) do not broadcast"):
+        nerve.atan2(nerve.ones(2), nerve.ones(3))

@@ -285,3 +285,144 @@ def test_torch_and_nerve_agree_on_max_return_type():
     n = nerve.ones(2, 3).max(1)
     t = torch.ones(2, 3).max(1)
     assert n.values.shape == tuple(t.values.shape) and n.indices.shape == tuple(t.indices.shape)
+
+
+# ------------------------------------------------------------------------- prod, cumprod, sort, topk
+
+PRODUCTS = [
+    ("prod_all", lambda lib, x: x.prod(), (2, 3)),
+    ("prod_all_0d", lambda lib, x: x.prod(), ()),
+    ("prod_fn_dim0", lambda lib, x: lib.prod(x, 0), (2, 3)),
+    ("prod_neg_keepdim", lambda lib, x: x.prod(-1, keepdim=True), (2, 3)),
+    ("prod_dim_3d", lambda lib, x: x.prod(1), (2, 3, 2)),
+    ("prod_0d_dim", lambda lib, x: x.prod(0), ()),
+    ("cumprod", lambda lib, x: lib.cumprod(x, 1), (2, 3)),
+    ("cumprod_neg", lambda lib, x: x.cumprod(-2), (3, 2)),
+    ("cumprod_1d", lambda lib, x: x.cumprod(0), (4,)),
+    ("cumprod_0d", lambda lib, x: x.cumprod(0), ()),
+]
+
+
+@pytest.mark.parametrize("fn, shape", [r[1:] for r in PRODUCTS], ids=[r[0] for r in PRODUCTS])
+def test_products(fn, shape):
+    x = np.asarray(rand(*shape, seed=4, low=0.5, high=1.5) * np.sign(rand(*shape, seed=9)))  # |x| >= 0.5
+    _check_both(fn, x)
+
+
+@pytest.mark.parametrize("zeros", [[1], [0, 2], [1, 2, 3]], ids=["one_zero", "two_zeros", "three_zeros"])
+@pytest.mark.parametrize("op", ["prod", "cumprod"])
+def test_product_gradients_with_zeros_match_torch(op, zeros):
+    x = rand(3, 5, seed=2, low=0.5, high=2.0)
+    x[0, zeros] = 0.0  # row 0 holds the zeros, row 1 none
+    x[2, zeros[-1]] = 0.0  # row 2 one zero, at the end of row 0's run
+    fn = (lambda lib, x: x.prod(1)) if op == "prod" else (lambda lib, x: x.cumprod(1))
+    _check_both(fn, x)
+    compare_with_torch(lambda lib, x: getattr(x, op)(0), x.T.copy().astype(np.float32))
+    if op == "prod":
+        compare_with_torch(lambda lib, x: x.prod(), x[:1].astype(np.float32))
+
+
+def test_prod_and_cumprod_of_integers_are_int64_like_torch():
+    for data in (np.array([[1, 2, 3], [4, 0, 6]], np.int32), np.array([True, False, True])):
+        compare_with_torch(lambda lib, x: x.prod(), data)
+        compare_with_torch(lambda lib, x: x.cumprod(0), data)
+    compare_with_torch(lambda lib, x: lib.prod(x, 1, keepdim=True), np.array([[1, 2, 3], [4, 5, 6]]))
+    compare_with_torch(lambda lib, x: x.prod(dtype=lib.float64), np.array([1, 2, 3]))
+
+
+SORTS = [
+    ("sort", lambda lib, x: lib.sort(x), (2, 5)),
+    ("sort_dim0_desc", lambda lib, x: x.sort(0, descending=True), (4, 3)),
+    ("sort_neg_stable", lambda lib, x: lib.sort(x, dim=-2, stable=True), (3, 2, 2)),
+    ("sort_1d", lambda lib, x: x.sort(), (5,)),
+    ("sort_0d", lambda lib, x: x.sort(), ()),
+    ("topk", lambda lib, x: lib.topk(x, 2), (2, 5)),
+    ("topk_smallest_dim0", lambda lib, x: x.topk(3, dim=0, largest=False), (4, 3)),
+    ("topk_all", lambda lib, x: x.topk(5), (5,)),
+    ("topk_k0", lambda lib, x: x.topk(0, dim=1), (2, 3)),
+    ("topk_0d", lambda lib, x: x.topk(1), ()),
+]
+
+
+@pytest.mark.parametrize("fn, shape", [r[1:] for r in SORTS], ids=[r[0] for r in SORTS])
+def test_sort_and_topk_values_carry_the_gradient(fn, shape):
+    x = rand(*shape, seed=8)  # distinct values: no ties
+    check_grad(lambda x: fn(nerve, x).values, x)
+    compare_with_torch(fn, x.astype(np.float32))
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_ties_keep_input_order_like_torch_stable_sort(descending):
+    x = np.array([[2.0, 1.0, 2.0, np.nan, 1.0, 2.0, -np.inf], [0.0, 0.0, 0.0, 3.0, 3.0, -1.0, np.nan]], np.float32)
+    for stable in (True, False):  # torch's CPU sort is stable either way
+        compare_with_torch(lambda lib, x, stable=stable: lib.sort(x, descending=descending, stable=stable), x)
+        compare_with_torch(lambda lib, x, s=stable: x.argsort(dim=1, descending=descending, stable=s), x)
+    ints = np.array([3, 1, 3, 2, 1, 3], np.int64)
+    compare_with_torch(lambda lib, x: x.sort(descending=descending, stable=True), ints)
+    compare_with_torch(lambda lib, x: lib.argsort(x, descending=descending, stable=True), ints)
+
+
+def test_sort_sends_each_gradient_to_its_source():
+    x = nerve.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    values, indices = x.sort(descending=True)
+    (values * nerve.tensor([10.0, 20.0, 30.0])).sum().backward()
+    np.testing.assert_array_equal(indices.data, [0, 2, 1])
+    np.testing.assert_array_equal(x.grad.data, [10.0, 30.0, 20.0])
+    assert indices.dtype == np.int64 and not indices.requires_grad
+    assert nerve.topk(x, 1)._fields == ("values", "indices")
+
+
+def test_topk_rejects_k_out_of_range():
+    with pytest.raises(ValueError, match=r"^topk: k must be an integer in \[0, 3\] \(the size of dim 1\), got 4$"):
+        nerve.ones(2, 3).topk(4, dim=1)
+    with pytest.raises(ValueError, match=r"^topk: k must be an integer in \[0, 3\] \(the size of dim -1\), got -1$"):
+        nerve.ones(2, 3).topk(-1)
+    with pytest.raises(RuntimeError, match="selected index k out of range"):
+        torch.ones(2, 3).topk(4, dim=1)
+
+
+@pytest.mark.parametrize("op", ["sort", "argsort", "topk", "prod", "cumprod", "count_nonzero"])
+def test_new_reductions_reject_dims_out_of_range(op):
+    args = (1, 2) if op == "topk" else (2,)
+    with pytest.raises(IndexError, match=rf"^{op}: dim 2 is out of range for a tensor with 2 dimension\(s\)$"):
+        getattr(nerve, op)(nerve.ones(2, 3), *args)
+
+
+@pytest.mark.parametrize("dim", [None, 0, -1, (0, 1), ()])
+def test_count_nonzero_matches_torch(dim):
+    x = np.array([[0.0, 1.5, 0.0], [2.0, -1.0, 0.0]], np.float32)
+    compare_with_torch(lambda lib, x: lib.count_nonzero(x, dim=dim) if dim != () else lib.count_nonzero(x), x)
+    compare_with_torch(lambda lib, x: x.count_nonzero(dim) if dim != () else x.count_nonzero(), x != 0)
+
+
+# ------------------------------------------------------------------------------- isclose, equal, allclose
+
+
+def test_isclose_equal_allclose_match_torch():
+    a = np.array([1.0, np.nan, np.inf, -np.inf, 1e-9, 2.0], np.float32)
+    b = np.array([1.0 + 1e-6, np.nan, np.inf, np.inf, 0.0, 2.1], np.float32)
+    for kw in ({}, {"equal_nan": True}, {"rtol": 0.1, "atol": 0.0}):
+        compare_with_torch(lambda lib, a, b, kw=kw: lib.isclose(a, b, **kw), a, b)
+        compare_with_torch(lambda lib, a, b, kw=kw: a.isclose(b, **kw), a, b)
+        n, t = nerve.tensor(a), torch.tensor(a)
+        assert nerve.tensor(a).allclose(nerve.tensor(b), **kw) is t.allclose(torch.tensor(b), **kw)
+        assert nerve.allclose(n[:2], nerve.tensor(b[:2]), **kw) is torch.allclose(t[:2], torch.tensor(b[:2]), **kw)
+    for x, y in [(a, a), (a[:1], a[:1]), (a[:1], b[:1]), (a[[0]], a[[0, 0]]), (b[[2]], b[[2]])]:
+        expected = torch.equal(torch.tensor(x), torch.tensor(y))
+        assert nerve.equal(nerve.tensor(x), nerve.tensor(y)) is expected
+        assert nerve.tensor(x).equal(nerve.tensor(y)) is expected
+    assert nerve.equal(nerve.tensor([1.0, 2.0]), nerve.tensor([1.0, 2.0], dtype=nerve.float64))  # as torch
+
+
+def test_isclose_rejects_mixed_dtypes_and_non_tensors():
+    with pytest.raises(TypeError, match=r"^isclose: expected tensors of the same dtype, got float32 and float64$"):
+        nerve.isclose(nerve.ones(2), nerve.ones(2, dtype=nerve.float64))
+    with pytest.raises(TypeError, match=r"^isclose: expected two tensors, got float$"):
+        nerve.isclose(nerve.ones(2), 1.0)
+    with pytest.raises(TypeError, match=r"^equal: expected two tensors, got list$"):
+        nerve.equal(nerve.ones(2), [1.0, 1.0])
+
+
+def test_products_over_an_empty_dim_are_one_like_torch():
+    compare_with_torch(lambda lib, x: x.prod(1), np.zeros((2, 0), np.float32))
+    compare_with_torch(lambda lib, x: x.cumprod(1), np.zeros((2, 0), np.float32))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 import pytest
@@ -267,8 +268,6 @@ def test_other_shape_errors():
         F(nerve).pad(x, (1, 1, 1))
     with pytest.raises(ValueError, match=r"pad: widths \[-2, -2\] crop more than the input shape \(2, 3\)"):
         F(nerve).pad(x, (-2, -2))
-    with pytest.raises(NotImplementedError, match=r"pad: mode 'reflect' is not supported yet \(only 'constant'\)"):
-        F(nerve).pad(x, (1, 1), mode="reflect")
     with pytest.raises(IndexError, match="unsqueeze: dim 3 is out of range"):
         x.unsqueeze(3)
     with pytest.raises(ValueError, match="flatten: start_dim 1 comes after end_dim 0"):
@@ -279,3 +278,172 @@ def test_other_shape_errors():
         x.repeat(2)
     with pytest.raises(IndexError, match="transpose: dim 2 is out of range"):
         x.transpose(0, 2)
+
+
+# ------------------------------------------- roll, narrow, repeat_interleave, stacking, unfold, swapaxes, pad
+
+NEW_SHAPE_OPS = [
+    ("roll_dim", lambda lib, x: lib.roll(x, 1, 1), (2, 3)),
+    ("roll_negative", lambda lib, x: x.roll(-4, 0), (3, 2)),
+    ("roll_several", lambda lib, x: lib.roll(x, (1, 2), (0, -1)), (2, 3, 4)),
+    ("roll_flat", lambda lib, x: x.roll(2), (2, 3)),
+    ("roll_full_turn", lambda lib, x: lib.roll(x, 3, 1) * 2.0, (2, 3)),
+    ("narrow", lambda lib, x: lib.narrow(x, 1, 1, 2), (2, 3)),
+    ("narrow_neg_start", lambda lib, x: x.narrow(-1, -2, 2), (2, 3)),
+    ("narrow_empty", lambda lib, x: x.narrow(0, 2, 0), (2, 3)),
+    ("repeat_interleave_int", lambda lib, x: lib.repeat_interleave(x, 2, 0), (2, 3)),
+    ("repeat_interleave_flat", lambda lib, x: x.repeat_interleave(3), (2, 3)),
+    ("repeat_interleave_tensor", lambda lib, x: x.repeat_interleave(lib.tensor([2, 0, 1]), dim=1), (2, 3)),
+    ("repeat_interleave_one_count", lambda lib, x: lib.repeat_interleave(x, lib.tensor([3]), -1), (2, 3)),
+    ("repeat_interleave_0d", lambda lib, x: x.repeat_interleave(2), ()),
+    ("swapaxes", lambda lib, x: lib.swapaxes(x, 0, 2), (2, 3, 4)),
+    ("swapaxes_method", lambda lib, x: x.swapaxes(-1, 0), (2, 3)),
+    ("swapdims", lambda lib, x: lib.swapdims(x, 1, 0), (2, 3)),
+    ("swapdims_method", lambda lib, x: x.swapdims(0, 1), (2, 3)),
+    ("permute_kw", lambda lib, x: lib.permute(x, dims=(2, 0, 1)), (2, 3, 4)),
+    ("permute_method_kw", lambda lib, x: x.permute(dims=[1, 0]), (2, 3)),
+    ("cat_axis", lambda lib, x: lib.cat([x, x * 2.0], axis=1), (2, 3)),
+    ("concat_axis", lambda lib, x: lib.concat([x, x], axis=-1), (2, 3)),
+    ("concatenate_axis", lambda lib, x: lib.concatenate((x, x.exp()), axis=0), (2, 3)),
+    ("unfold", lambda lib, x: x.unfold(1, 2, 1), (2, 5)),
+    ("unfold_step", lambda lib, x: x.unfold(0, 2, 2), (5, 3)),
+    ("unfold_overlap_3d", lambda lib, x: x.unfold(-2, 3, 1), (2, 4, 3)),
+    ("unfold_1d", lambda lib, x: x.unfold(0, 3, 2), (7,)),
+    ("unfold_empty_window", lambda lib, x: x.unfold(1, 0, 1), (2, 3)),
+    ("unfold_0d", lambda lib, x: x.unfold(0, 1, 1), ()),
+]
+
+
+@pytest.mark.parametrize("fn, shape", [c[1:] for c in NEW_SHAPE_OPS], ids=[c[0] for c in NEW_SHAPE_OPS])
+def test_new_shape_op(fn, shape):
+    _check_both(fn, rand(*shape, seed=4))
+
+
+STACKS = [
+    ("1d", [(3,), (2,)]),
+    ("2d", [(2, 3), (2, 1)]),
+    ("scalars", [(), ()]),
+    ("mixed", [(), (1,)]),
+    ("3d", [(2, 3, 2), (2, 3, 2)]),
+]
+
+
+@pytest.mark.parametrize("shapes", [c[1] for c in STACKS], ids=[c[0] for c in STACKS])
+@pytest.mark.parametrize("op", ["hstack", "vstack", "column_stack"])
+def test_stacking(op, shapes):
+    arrays = [rand(*s, seed=i + 1) for i, s in enumerate(shapes)]
+    if op == "vstack" and shapes[0] in ((2, 3), (3,)):  # rows must match in width: stack a copy instead
+        arrays[1] = arrays[0] * 2
+    if op == "column_stack" and shapes[0] == (3,):
+        arrays[1] = arrays[0] * 2
+    _check_both(lambda lib, *xs: getattr(lib, op)(list(xs)), *arrays)
+
+
+def test_repeat_interleave_counts_alone():
+    compare_with_torch(lambda lib, r: lib.repeat_interleave(r), np.array([2, 0, 3]))
+
+
+PAD_CASES = [
+    ("reflect_1d", (1, 2), "reflect", (2, 4)),
+    ("reflect_1d_batched", (3, 0), "reflect", (2, 2, 4)),
+    ("reflect_2d", (1, 2, 2, 1), "reflect", (2, 3, 4)),
+    ("reflect_2d_batched", (0, 1, 2, 0), "reflect", (1, 2, 3, 3)),
+    ("reflect_3d", (1, 1, 1, 0, 0, 1), "reflect", (1, 2, 2, 3)),
+    ("reflect_crop", (-1, 2), "reflect", (2, 4)),
+    ("replicate_1d", (2, 3), "replicate", (2, 3)),
+    ("replicate_beyond_size", (5, 1), "replicate", (1, 2, 3)),
+    ("replicate_2d", (1, 2, 3, 0), "replicate", (2, 2, 3)),
+    ("replicate_3d", (1, 0, 0, 2, 1, 1), "replicate", (1, 1, 2, 2, 3)),
+    ("replicate_crop", (2, -1, -1, 1), "replicate", (1, 3, 3)),
+    ("circular_1d", (1, 2), "circular", (2, 3)),
+    ("circular_full_size", (3, 3), "circular", (1, 2, 3)),
+    ("circular_2d", (1, 2, 2, 1), "circular", (2, 3, 3)),
+    ("circular_3d", (1, 1, 0, 2, 1, 0), "circular", (2, 2, 2, 3)),
+    ("circular_crop", (-1, 2), "circular", (2, 4)),
+]
+
+
+@pytest.mark.parametrize("widths, mode, shape", [c[1:] for c in PAD_CASES], ids=[c[0] for c in PAD_CASES])
+def test_pad_modes(widths, mode, shape):
+    _check_both(lambda lib, x: F(lib).pad(x, widths, mode=mode), rand(*shape, seed=4))
+
+
+def test_pad_module_level_function():
+    compare_with_torch(lambda lib, x: F(lib).pad(x, (1, 1), "reflect"), rand(1, 2, 3, dtype=np.float32))
+    compare_with_torch(lambda lib, x: F(lib).pad(x, (1, 1), "constant", 2.0), rand(2, 3, dtype=np.float32))
+
+
+def test_pad_mode_errors():
+    x = nerve.ones(1, 2, 3)
+    with pytest.raises(ValueError, match=r"^pad: mode must be one of 'constant', 'reflect', 'replicate', 'circular', "
+                                         r"got 'foo'$"):
+        F(nerve).pad(x, (1, 1), mode="foo")
+    with pytest.raises(ValueError, match=r"^pad: mode 'reflect' takes no value, got value=1.0$"):
+        F(nerve).pad(x, (1, 1), mode="reflect", value=1.0)
+    for mode, shape, widths in [("reflect", (3,), (1, 1)), ("replicate", (2, 3), (1, 1, 1, 1)),
+                                ("circular", (1, 2, 3, 3), (1, 1)), ("reflect", (1, 1, 2, 2, 2, 2), (1,) * 8)]:
+        shape_text = re.escape(str(shape))
+        with pytest.raises(ValueError, match=rf"^pad: mode '{mode}' pads the last 1, 2 or 3 dims of a tensor with 1 "
+                                             rf"or 2 more dims \(channels and an optional batch\), got {len(widths)} "
+                                             rf"widths for shape {shape_text}$"):
+            F(nerve).pad(nerve.ones(*shape), widths, mode=mode)
+    with pytest.raises(ValueError, match=r"^pad: reflect widths must be less than the size of the dim they pad, got "
+                                         r"\(3, 0\) for dim 2 of size 3 in shape \(1, 2, 3\)$"):
+        F(nerve).pad(x, (3, 0), mode="reflect")
+    with pytest.raises(ValueError, match=r"^pad: circular widths must be at most the size of the dim they pad \(it "
+                                         r"wraps around once\), got \(0, 4\) for dim 2 of size 3"):
+        F(nerve).pad(x, (0, 4), mode="circular")
+    with pytest.raises(ValueError, match=r"^pad: mode 'replicate' cannot pad dim 2 of size 0 in shape \(1, 2, 0\)$"):
+        F(nerve).pad(nerve.ones(1, 2, 0), (1, 1), mode="replicate")
+    # torch rejects these too (same conditions, its own wording)
+    for mode, widths in [("reflect", (3, 0)), ("circular", (0, 4))]:
+        with pytest.raises(RuntimeError):
+            torch.nn.functional.pad(torch.ones(1, 2, 3), widths, mode=mode)
+
+
+def test_new_shape_op_errors():
+    x = nerve.ones(2, 3)
+    with pytest.raises(ValueError, match=r"^roll: shifts and dims must have the same length, got shifts=\(1, 2\) and "
+                                         r"dims=\(0,\)$"):
+        nerve.roll(x, (1, 2), (0,))
+    with pytest.raises(ValueError, match=r"^roll: without dims, expected one shift, got shifts=\(1, 2\)$"):
+        x.roll((1, 2))
+    with pytest.raises(IndexError, match=r"^roll: dim 5 is out of range"):
+        x.roll(1, 5)
+    with pytest.raises(ValueError, match=r"^narrow: start \(2\) \+ length \(2\) exceeds the size 3 of dim 1$"):
+        x.narrow(1, 2, 2)
+    with pytest.raises(IndexError, match=r"^narrow: start -4 is out of range for dim 1 of size 3 \(expected -3..3\)$"):
+        nerve.narrow(x, 1, -4, 1)
+    with pytest.raises(ValueError, match=r"^narrow: length must be non-negative, got -1$"):
+        x.narrow(0, 0, -1)
+    with pytest.raises(ValueError, match=r"^repeat_interleave: repeats has 2 counts but dim 1 of the input has size 3; "
+                                         "give one count or one per element$"):
+        x.repeat_interleave(nerve.tensor([1, 2]), 1)
+    with pytest.raises(ValueError, match=r"^repeat_interleave: repeats must be non-negative, got \[1, -2, 1\]$"):
+        x.repeat_interleave(nerve.tensor([1, -2, 1]), 1)
+    with pytest.raises(ValueError, match=r"^repeat_interleave: repeats must be non-negative, got \[-1\]$"):
+        x.repeat_interleave(-1)
+    with pytest.raises(TypeError, match=r"^repeat_interleave: repeats must be an integer tensor, got float32$"):
+        x.repeat_interleave(nerve.tensor([2.0]), 0)
+    with pytest.raises(ValueError, match=r"^repeat_interleave: repeats must be 0-D or 1-D, got shape \(1, 2\)$"):
+        x.repeat_interleave(nerve.tensor([[1, 2]]), 0)
+    with pytest.raises(ValueError, match=r"^repeat_interleave: a lone argument must be a 1-D integer tensor of counts"):
+        nerve.repeat_interleave(x)
+    with pytest.raises(ValueError, match=r"^unfold: size 4 must be in 0..3, the size of dim 1$"):
+        x.unfold(1, 4, 1)
+    with pytest.raises(ValueError, match=r"^unfold: step must be positive, got 0$"):
+        x.unfold(1, 2, 0)
+    with pytest.raises(ValueError, match=r"^hstack: expected a non-empty sequence of tensors$"):
+        nerve.hstack([])
+    with pytest.raises(ValueError, match=r"^cat: tensor 1 has shape \(1, 3\) but tensor 0 has shape \(1, 2\)"):
+        nerve.vstack([nerve.ones(2), nerve.ones(3)])
+    with pytest.raises(TypeError, match=r"^permute: got dims both positionally \(1, 0\) and as dims=\(1, 0\)$"):
+        x.permute(1, 0, dims=(1, 0))
+    with pytest.raises(TypeError, match=r"^cat: got both dim=1 and axis=0; pass one of them$"):
+        nerve.cat([x, x], 1, axis=0)
+
+
+@pytest.mark.parametrize("widths, mode", [((-1, 3), "reflect"), ((2, -1), "circular"), ((-2, 3), "replicate"),
+                                          ((-1, 2), "circular"), ((1, -2), "reflect")], ids=str)
+def test_pad_modes_crop_like_torch(widths, mode):
+    _check_both(lambda lib, x: F(lib).pad(x, widths, mode=mode), rand(1, 2, 4, seed=4))

@@ -249,6 +249,144 @@ class Cos(Function):
         return (-g * np.sin(self.saved[0]),)
 
 
+class Expm1(Function):
+    """``exp(x) - 1``, accurate near 0 where ``exp(x) - 1`` cancels."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            out = np.expm1(x)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        with np.errstate(invalid="ignore", over="ignore"):
+            return (g * (self.saved[0] + 1),)
+
+
+class Exp2(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            out = np.exp2(x)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        with np.errstate(invalid="ignore", over="ignore"):
+            return (g * self.saved[0] * g.dtype.type(math.log(2)),)
+
+
+class LogBase(Function):
+    """``log2`` or ``log10`` (NumPy's own, exact at powers of the base); d/dx = 1 / (x ln base)."""
+
+    def forward(self, x: np.ndarray, base: int) -> np.ndarray:
+        self.saved = (x,)
+        self.log_base = math.log(base)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log2(x) if base == 2 else np.log10(x)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / (self.saved[0] * g.dtype.type(self.log_base)),)
+
+
+class Atan(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.saved = (x,)
+        return np.arctan(x)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        (x,) = self.saved
+        return (g / (x * x + 1),)
+
+
+class Asin(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.saved = (x,)
+        with np.errstate(invalid="ignore"):  # |x| > 1 gives nan, as in PyTorch
+            return np.arcsin(x)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        (x,) = self.saved
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / np.sqrt(1 - x * x),)
+
+
+class Acos(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.saved = (x,)
+        with np.errstate(invalid="ignore"):
+            return np.arccos(x)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        (x,) = self.saved
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (-g / np.sqrt(1 - x * x),)
+
+
+class Sinh(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.saved = (x,)
+        with np.errstate(over="ignore"):
+            return np.sinh(x)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (g * np.cosh(self.saved[0]),)
+
+
+class Cosh(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.saved = (x,)
+        with np.errstate(over="ignore"):
+            return np.cosh(x)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (g * np.sinh(self.saved[0]),)
+
+
+class Atan2(Function):
+    """The angle of the point (b, a): ``atan2(a, b)``; d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2)."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.saved = (a, b)
+        return np.arctan2(a, b)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        a, b = self.saved
+        na, nb = self.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = g / (a * a + b * b)
+        return (unbroadcast(scale * b, a.shape) if na else None, unbroadcast(-scale * a, b.shape) if nb else None)
+
+
+class Hypot(Function):
+    """``sqrt(a^2 + b^2)`` without overflow in the squares; d/da = a / out, d/db = b / out."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.hypot(a, b)
+        self.saved = (a, b, out)
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        a, b, out = self.saved
+        na, nb = self.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = g / out
+        return (unbroadcast(scale * a, a.shape) if na else None, unbroadcast(scale * b, b.shape) if nb else None)
+
+
+class NanToNum(Function):
+    """NaN and +-inf replaced by finite values; the gradient passes where ``x`` was finite, as in PyTorch."""
+
+    def forward(self, x: np.ndarray, nan: float, posinf: float | None, neginf: float | None) -> np.ndarray:
+        self.saved = (np.isfinite(x),)
+        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        return (np.where(self.saved[0], g, g.dtype.type(0)),)
+
+
 class Cast(Function):
     def forward(self, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
         self.src = x.dtype
@@ -424,6 +562,103 @@ def sin(x: Tensor) -> Tensor:
 
 def cos(x: Tensor) -> Tensor:
     return Cos.apply(to_floating(x, "cos"))
+
+
+def expm1(x: Tensor) -> Tensor:
+    """``exp(x) - 1``, accurate for small ``x``."""
+    return Expm1.apply(to_floating(x, "expm1"))
+
+
+def exp2(x: Tensor) -> Tensor:
+    return Exp2.apply(to_floating(x, "exp2"))
+
+
+def log2(x: Tensor) -> Tensor:
+    return LogBase.apply(to_floating(x, "log2"), base=2)
+
+
+def log10(x: Tensor) -> Tensor:
+    return LogBase.apply(to_floating(x, "log10"), base=10)
+
+
+def atan(x: Tensor) -> Tensor:
+    return Atan.apply(to_floating(x, "atan"))
+
+
+def asin(x: Tensor) -> Tensor:
+    """Inverse sine; nan outside [-1, 1] and an infinite gradient at +-1, as in PyTorch."""
+    return Asin.apply(to_floating(x, "asin"))
+
+
+def acos(x: Tensor) -> Tensor:
+    """Inverse cosine; nan outside [-1, 1] and an infinite gradient at +-1, as in PyTorch."""
+    return Acos.apply(to_floating(x, "acos"))
+
+
+def sinh(x: Tensor) -> Tensor:
+    return Sinh.apply(to_floating(x, "sinh"))
+
+
+def cosh(x: Tensor) -> Tensor:
+    return Cosh.apply(to_floating(x, "cosh"))
+
+
+arctan, arcsin, arccos = atan, asin, acos
+
+
+def _floating_operands(a: Any, b: Any, where: str) -> tuple[Tensor, Tensor]:
+    """Both operands in their promoted dtype, integers taken to the default float dtype (``atan2`` of ints)."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"{where}: expected at least one nerve.Tensor, got {type(a).__name__} and {type(b).__name__}")
+    ta, tb = binary_operands(a, b)
+    if ta.data.dtype.kind != "f":
+        ta, tb = cast(ta, get_default_dtype()), cast(tb, get_default_dtype())
+    return ta, tb
+
+
+def atan2(input: Any, other: Any) -> Tensor:
+    """The angle of the point (other, input) in (-pi, pi], elementwise with broadcasting."""
+    return Atan2.apply(*_floating_operands(input, other, "atan2"))
+
+
+arctan2 = atan2
+
+
+def hypot(input: Any, other: Any) -> Tensor:
+    """``sqrt(input^2 + other^2)`` elementwise with broadcasting."""
+    return Hypot.apply(*_floating_operands(input, other, "hypot"))
+
+
+def logit(x: Tensor, eps: float | None = None) -> Tensor:
+    """``log(x / (1 - x))``, the inverse of ``sigmoid``; with ``eps``, ``x`` is first clamped to [eps, 1 - eps]
+    (so the gradient is zero outside that range, as in PyTorch)."""
+    x = to_floating(x, "logit")
+    if eps is not None:
+        x = clamp(x, eps, 1 - eps)
+    return sub(log(x), log1p(neg(x)))
+
+
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """``input + weight * (end - input)``: linear interpolation (``weight`` a number or a broadcasting tensor)."""
+    return add(input, mul(weight, sub(end, input)))
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+    """``input + value * tensor1 * tensor2`` with broadcasting."""
+    return add(input, mul(tensor1, tensor2), alpha=value)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+    """``input + value * tensor1 / tensor2`` with broadcasting."""
+    return add(input, div(tensor1, tensor2), alpha=value)
+
+
+def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    """NaN to ``nan``, +inf to ``posinf`` and -inf to ``neginf`` (by default the dtype's largest and smallest
+    finite values). Integer and bool tensors are returned unchanged."""
+    if x.data.dtype.kind != "f":
+        return x
+    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def square(x: Tensor) -> Tensor:

@@ -1,8 +1,9 @@
-"""Reductions: sum, mean, amax/amin, max/min with indices, var/std, logsumexp, cumsum, norm, arg-reductions.
+"""Reductions and selection: sum, mean, prod, amax/amin, max/min with indices, var/std, logsumexp, cumsum,
+cumprod, norm, arg-reductions, sort/argsort/topk, count_nonzero and the closeness tests.
 
-Primitives: ``Sum``, ``Mean``, ``Amax`` (ties share the gradient evenly, as in PyTorch), ``CumSum``.
-``max(dim)`` is composed of argmax and a gather (the gradient goes to the returned index); ``var``,
-``std``, ``logsumexp`` and ``norm`` are composites of primitives.
+Primitives: ``Sum``, ``Mean``, ``Prod``, ``Amax`` (ties share the gradient evenly, as in PyTorch), ``Gather``,
+``CumSum``, ``CumProd``. ``max(dim)``, ``sort`` and ``topk`` are composed of an index computation and a gather
+(the gradient goes to the selected positions); ``var``, ``std``, ``logsumexp`` and ``norm`` are composites.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import numpy as np
 from nerve._dtypes import int64
 from nerve.autograd.function import Function
 from nerve.ops._util import normalize_dim, normalize_dims
-from nerve.ops.elementwise import where
-from nerve.tensor import Tensor, _wrap
+from nerve.ops.elementwise import clone, where
+from nerve.tensor import Tensor, _raw, _wrap
 
 Dims = int | Sequence[int] | None
 
@@ -77,11 +78,14 @@ def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tupl
 
 
 class Gather(Function):
-    """``out[i][j] = x[i][index[i][j]]`` along ``axis`` (``torch.gather``); backward scatters back."""
+    """``out[i][j] = x[i][index[i][j]]`` along ``axis`` (``torch.gather``); backward scatters back.
 
-    def forward(self, x: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
+    ``unique`` promises no index repeats within a slice (a sort permutation), so backward may assign.
+    """
+
+    def forward(self, x: np.ndarray, index: np.ndarray, axis: int, unique: bool = False) -> np.ndarray:
         self.saved = (index,)
-        self.shape, self.axis = x.shape, axis
+        self.shape, self.axis, self.unique = x.shape, axis, unique
         # As in torch, the index may be smaller than the input along the other dims: gather from that corner.
         self.window = tuple(slice(None) if d == axis else slice(0, n) for d, n in enumerate(index.shape))
         return np.take_along_axis(x[self.window], index, axis=axis)
@@ -90,7 +94,7 @@ class Gather(Function):
         (index,) = self.saved
         gx = np.zeros(self.shape, dtype=g.dtype)
         corner = gx[self.window]  # a view: writing into it fills gx
-        if index.shape[self.axis] == 1:  # one index per slice (max/min along a dim): no duplicates
+        if self.unique or index.shape[self.axis] == 1:  # one index per slice (max/min along a dim): no duplicates
             np.put_along_axis(corner, index, g, axis=self.axis)
         else:
             _scatter_add_along_axis(corner, index, g, self.axis)
@@ -116,11 +120,69 @@ class CumSum(Function):
         return (np.flip(np.cumsum(flipped, axis=self.axis), axis=self.axis),)
 
 
+def _to_last(a: np.ndarray, axis: int | None) -> np.ndarray:
+    """``a`` with ``axis`` moved last (flattened when None): the layout the scan-based backwards work on."""
+    return a.reshape(-1) if axis is None else np.moveaxis(a, axis, -1)
+
+
+def _exclusive_cumprod(a: np.ndarray) -> np.ndarray:
+    """Products of the elements strictly before each position along the last axis."""
+    ones = np.ones_like(a[..., :1])
+    return np.cumprod(np.concatenate([ones, a[..., :-1]], axis=-1), axis=-1)
+
+
+class Prod(Function):
+    def forward(self, x: np.ndarray, axis: int | None, keepdim: bool) -> np.ndarray:
+        self.saved = (x,)
+        self.axis, self.keepdim = axis, keepdim
+        return x.prod(axis=axis, keepdims=keepdim)
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        (x,) = self.saved
+        a = _to_last(x, self.axis)
+        # NOTE: the product of the *other* elements (before times after), not out / x: exact with one zero
+        # (its position gets the product of the rest) or several (everything gets 0), as in torch.
+        others = _exclusive_cumprod(a) * np.flip(_exclusive_cumprod(np.flip(a, -1)), -1)
+        if self.axis is None:
+            return ((others * g).reshape(x.shape),)
+        if not self.keepdim:
+            g = np.expand_dims(g, self.axis)
+        return (np.moveaxis(others, -1, self.axis) * g,)
+
+
+class CumProd(Function):
+    def forward(self, x: np.ndarray, axis: int) -> np.ndarray:
+        self.axis = axis
+        out = np.cumprod(x, axis=axis).reshape(x.shape)  # reshape: NumPy turns a 0-d input into shape (1,)
+        self.saved = (x, out)
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        x, out = self.saved
+        if g.ndim == 0 or g.size == 0:  # one element (d out / d x = 1) or none
+            return (g,)
+        a, o, gm = _to_last(x, self.axis), _to_last(out, self.axis), _to_last(g, self.axis)
+        n = a.shape[-1]
+        pos = np.arange(n)
+        zero = a == 0
+        # first zero of each slice (n when there is none): before it out_k / x_i is exact, after it every
+        # derivative holds the factor x_z = 0, and at it the derivative is out_{z-1} * prod(x_{z+1..k}).
+        z = np.where(zero.any(-1, keepdims=True), zero.argmax(-1, keepdims=True), n)
+        tail_sum = np.flip(np.cumsum(np.flip(gm * o, -1), -1), -1)  # sum_{k >= i} g_k out_k
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad = np.where(pos < z, tail_sum / np.where(zero, 1, a), 0)
+        before = np.where(z > 0, np.take_along_axis(o, np.clip(z - 1, 0, n - 1), -1), 1)
+        after = np.cumprod(np.where(pos <= z, 1, a), -1)
+        at_zero = before * (gm * after * (pos >= z)).sum(-1, keepdims=True)
+        grad = np.where(pos == z, at_zero, grad).astype(g.dtype, copy=False)
+        return (np.moveaxis(grad, -1, self.axis),)
+
+
 # ---------------------------------------------------------------------------------- public functions
 
 
 class MaxResult(NamedTuple):
-    """``(values, indices)`` as returned by ``max``/``min`` along a dim."""
+    """``(values, indices)`` as returned by ``max``/``min`` along a dim, ``sort`` and ``topk``."""
 
     values: Tensor
     indices: Tensor
@@ -225,13 +287,18 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
         raise ValueError(
             f"gather: index of shape {idx.shape} is larger than input of shape {tuple(x.shape)} outside dim {dim}"
         )
-    # NumPy would wrap a negative index and report a large one without naming gather; torch refuses both
-    if idx.size:
-        lo, hi, n = idx.min(), idx.max(), x.shape[axis]
-        if lo < 0 or hi >= n:
-            raise IndexError(f"gather: index {hi if hi >= n else lo} is out of bounds for dimension {axis} with size "
-                             f"{n}")
+    check_index_range(idx, x.shape[axis] if x.ndim else 1, axis, "gather")
     return Gather.apply(x, index=idx, axis=axis)
+
+
+def check_index_range(idx: np.ndarray, n: int, axis: int, op: str) -> None:
+    """Refuse indices outside ``[0, n)``: NumPy would wrap a negative one and report a large one without
+    naming ``op``; torch refuses both."""
+    if idx.size:
+        lo, hi = idx.min(), idx.max()
+        if lo < 0 or hi >= n:
+            raise IndexError(f"{op}: index {hi if hi >= n else lo} is out of bounds for dimension {axis} with size "
+                             f"{n}")
 
 
 def var(x: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: bool = False,
@@ -269,6 +336,110 @@ def logsumexp(x: Tensor, dim: Dims, keepdim: bool = False) -> Tensor:
 def cumsum(x: Tensor, dim: int) -> Tensor:
     """Cumulative sum along ``dim``."""
     return CumSum.apply(x, axis=normalize_dim(dim, x.ndim, "cumsum"))
+
+
+def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Product over ``dim`` (all elements when None); the gradient is exact with zeros in the input.
+    Integer and bool tensors multiply to int64, without grad."""
+    axis = None if dim is None else normalize_dim(dim, x.ndim, "prod")
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.data.dtype.kind in "biu":
+        return _wrap(np.asarray(x.data.prod(axis=axis, keepdims=keepdim, dtype=int64)))
+    if axis is not None and x.ndim == 0:
+        axis = None
+    return Prod.apply(x, axis=axis, keepdim=keepdim)
+
+
+def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Cumulative product along ``dim``; the gradient is exact with zeros in the input, as in torch."""
+    axis = normalize_dim(dim, x.ndim, "cumprod")
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.data.dtype.kind in "biu":
+        return _wrap(np.cumprod(x.data, axis=axis, dtype=int64).reshape(x.shape))
+    return CumProd.apply(x, axis=axis)
+
+
+def _sort_indices(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """A stable argsort: ties keep their input order in both directions, and nan sorts as the largest
+    value (last ascending, first descending), as torch's CPU sort does."""
+    if not descending:
+        return np.argsort(a, axis=axis, kind="stable")
+    # sorting the reversed array ascending and reversing back puts ties in input order again
+    n = a.shape[axis]
+    reversed_order = np.argsort(np.flip(a, axis), axis=axis, kind="stable")
+    return n - 1 - np.flip(reversed_order, axis)
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> MaxResult:
+    """``(values, indices)`` sorted along ``dim``; values carry the gradient back to where they came from.
+
+    The sort is always stable (``stable=False`` allows any order of ties; torch's CPU sort keeps them too).
+    """
+    axis = normalize_dim(dim, x.ndim, "sort")
+    if x.ndim == 0:
+        return MaxResult(clone(x), _wrap(np.zeros((), dtype=int64)))
+    idx = _sort_indices(x.data, axis, descending).astype(int64, copy=False)
+    return MaxResult(Gather.apply(x, index=idx, axis=axis, unique=True), _wrap(idx))
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort ``x`` along ``dim`` (stable, see ``sort``)."""
+    axis = normalize_dim(dim, x.ndim, "argsort")
+    if x.ndim == 0:
+        return _wrap(np.zeros((), dtype=int64))
+    return _wrap(_sort_indices(x.data, axis, descending).astype(int64, copy=False))
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MaxResult:
+    """The ``k`` largest (or smallest) elements along ``dim`` and their indices, best first.
+
+    ``sorted=False`` returns them sorted as well (torch leaves the order unspecified). Which of several tied
+    elements is chosen may differ from torch, whose choice is unspecified.
+    """
+    axis = normalize_dim(dim, x.ndim, "topk")
+    size = x.shape[axis] if x.ndim else 1
+    if not isinstance(k, int | np.integer) or not 0 <= k <= size:
+        raise ValueError(f"topk: k must be an integer in [0, {size}] (the size of dim {dim}), got {k!r}")
+    if x.ndim == 0:  # torch returns the element itself for k = 0 as well
+        return MaxResult(clone(x), _wrap(np.zeros((), dtype=int64)))
+    order = _sort_indices(x.data, axis, descending=largest)
+    idx = np.ascontiguousarray(np.take(order, np.arange(k), axis=axis)).astype(int64, copy=False)
+    return MaxResult(Gather.apply(x, index=idx, axis=axis, unique=True), _wrap(idx))
+
+
+def count_nonzero(x: Tensor, dim: Dims = None) -> Tensor:
+    """The number of non-zero elements over ``dim`` (all when None), as int64."""
+    axes = normalize_dims(dim, x.ndim, "count_nonzero")
+    return _wrap(np.asarray(np.count_nonzero(x.data, axis=axes), dtype=int64))
+
+
+def _same_dtype(a: Tensor, b: Tensor, op: str) -> None:
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        bad = b if isinstance(a, Tensor) else a
+        raise TypeError(f"{op}: expected two tensors, got {type(bad).__name__}")
+    if a.data.dtype != b.data.dtype:
+        raise TypeError(f"{op}: expected tensors of the same dtype, got {a.data.dtype} and {b.data.dtype}")
+
+
+def isclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+    """Elementwise ``|a - b| <= atol + rtol * |b|`` (equal infinities are close) as a bool tensor."""
+    _same_dtype(a, b, "isclose")
+    return _wrap(np.asarray(np.isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """Whether every element of ``a`` is close to ``b`` (see ``isclose``), as a Python bool."""
+    return builtins.bool(np.allclose(_raw(a), _raw(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    """True when ``a`` and ``b`` have the same shape and the same elements (nan is never equal)."""
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        bad = b if isinstance(a, Tensor) else a
+        raise TypeError(f"equal: expected two tensors, got {type(bad).__name__}")
+    return a.shape == b.shape and builtins.bool(np.array_equal(a.data, b.data))
 
 
 def norm(x: Tensor, p: float | str = 2, dim: Dims = None, keepdim: bool = False) -> Tensor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -18,7 +18,9 @@ from nerve._dtypes import promote_types
 from nerve.autograd.function import Function
 from nerve.autograd.grad_mode import grad_mode
 from nerve.ops._util import normalize_dim, shape_arg, unbroadcast
-from nerve.tensor import Tensor
+from nerve.tensor import Tensor, _wrap
+
+PadMode = Literal["constant", "reflect", "replicate", "circular"]
 
 
 class Reshape(Function):
@@ -115,9 +117,11 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     return Reshape.apply(x, shape=target)
 
 
-def permute(x: Tensor, *dims: Any) -> Tensor:
-    """Reorder dimensions: output dim i is input dim ``dims[i]``."""
-    d = shape_arg(dims)
+def permute(x: Tensor, *args: Any, dims: Sequence[int] | None = None) -> Tensor:
+    """Reorder dimensions: output dim i is input dim ``dims[i]`` (``permute(x, 1, 0)``, ``permute(x, dims=(1, 0))``)."""
+    if dims is not None and args:
+        raise TypeError(f"permute: got dims both positionally {args} and as dims={tuple(dims)}")
+    d = shape_arg(args if dims is None else (dims,))
     if len(d) != x.ndim:
         raise ValueError(f"permute: got {len(d)} dims {d} for a tensor of shape {tuple(x.shape)}")
     axes = tuple(normalize_dim(i, x.ndim, "permute") for i in d)
@@ -228,8 +232,12 @@ def getitem(x: Tensor, index: Any) -> Tensor:
     return GetItem.apply(x, index=idx if len(idx) != 1 else idx[0], accumulate=accumulate)
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Concatenate along an existing dimension; shapes must match except along ``dim``."""
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Concatenate along an existing dimension; shapes must match except along ``dim`` (alias ``axis``, as torch)."""
+    if axis is not None:
+        if dim != 0:
+            raise TypeError(f"cat: got both dim={dim} and axis={axis}; pass one of them")
+        dim = axis
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
@@ -250,6 +258,35 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 concat = cat
 concatenate = cat
+
+
+def _atleast(x: Tensor, ndim: int) -> Tensor:
+    # torch's atleast_1d/atleast_2d: a scalar becomes (1,) or (1, 1), a vector (n,) becomes the row (1, n)
+    return x if x.ndim >= ndim else reshape(x, (1,) * (ndim - x.ndim) + tuple(x.shape))
+
+
+def _nonempty(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    return tensors
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate column-wise: along dim 1, or dim 0 when the inputs are 1-D (scalars count as (1,))."""
+    tensors = [_atleast(t, 1) for t in _nonempty(tensors, "hstack")]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate row-wise along dim 0, vectors (n,) taken as rows (1, n) and scalars as (1, 1)."""
+    return cat([_atleast(t, 2) for t in _nonempty(tensors, "vstack")], 0)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate along dim 1, vectors (n,) taken as columns (n, 1) and scalars as (1, 1)."""
+    tensors = _nonempty(tensors, "column_stack")
+    return cat([reshape(t, (t.data.size, 1)) if t.ndim < 2 else t for t in tensors], 1)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -300,13 +337,19 @@ def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     return tuple(getitem(x, (slice(None),) * axis + (i,)) for i in range(x.shape[axis]))
 
 
-def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad with a constant: ``pad = (left, right, top, bottom, ...)`` starting from the last dim.
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
-    Negative widths crop, as in PyTorch.
+
+def pad(x: Tensor, pad: Sequence[int], mode: PadMode = "constant", value: float | None = None) -> Tensor:
+    """Pad ``pad = (left, right, top, bottom, front, back)``, widths for the last dims first; negative widths crop.
+
+    ``constant`` fills with ``value`` (default 0) and pads any number of dims. As in torch, the other modes pad
+    the last 1, 2 or 3 dims of an input with one or two more dims (channels, then an optional batch):
+    ``reflect`` mirrors about the edge element (widths below the dim's size), ``replicate`` repeats the edge
+    element, ``circular`` wraps around (widths at most the dim's size).
     """
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not supported yet (only 'constant')")
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {', '.join(map(repr, _PAD_MODES))}, got {mode!r}")
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: expected an even number of widths for at most {x.ndim} dims, got {pad}")
@@ -316,7 +359,42 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     for (b, a), n in zip(widths, x.shape):
         if n + b + a < 0:
             raise ValueError(f"pad: widths {pad} crop more than the input shape {tuple(x.shape)} holds")
-    return _pad(x, tuple(widths), value)
+    if mode == "constant":
+        return _pad(x, tuple(widths), 0.0 if value is None else value)
+    if value is not None:
+        raise ValueError(f"pad: mode {mode!r} takes no value, got value={value}")
+    n_dims = len(pad) // 2
+    if not 1 <= n_dims <= 3 or x.ndim not in (n_dims + 1, n_dims + 2):
+        raise ValueError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of a tensor with 1 or 2 more dims "
+                         f"(channels and an optional batch), got {len(pad)} widths for shape {tuple(x.shape)}")
+    for d in range(x.ndim - n_dims, x.ndim):
+        (b, a), n = widths[d], x.shape[d]
+        if n == 0:
+            raise ValueError(f"pad: mode {mode!r} cannot pad dim {d} of size 0 in shape {tuple(x.shape)}")
+        if mode == "reflect" and builtins.max(b, a) >= n:
+            raise ValueError(f"pad: reflect widths must be less than the size of the dim they pad, got ({b}, {a}) "
+                             f"for dim {d} of size {n} in shape {tuple(x.shape)}")
+        kept = n + builtins.min(b, 0) + builtins.min(a, 0)  # circular wraps around what is left after cropping
+        if mode == "circular" and builtins.max(b, a) > kept:
+            raise ValueError(f"pad: circular widths must be at most the size of the dim they pad (it wraps around "
+                             f"once), got ({b}, {a}) for dim {d} of size {n} in shape {tuple(x.shape)}")
+    # Each mode maps every output position to a source element: one gather per padded dim, whose VJP
+    # (GetItem's np.add.at) adds the gradients of the copies back onto their source.
+    for d in range(x.ndim - n_dims, x.ndim):
+        (b, a), n = widths[d], x.shape[d]
+        if b or a:
+            source = np.arange(-b, n + a)
+            if mode == "reflect":
+                source = np.abs(source)
+                source = np.where(source >= n, 2 * (n - 1) - source, source)
+            elif mode == "replicate":
+                source = np.clip(source, 0, n - 1)
+            else:  # NOTE: as torch, negative widths crop first and the positive ones wrap around the rest
+                kept = np.arange(builtins.max(-b, 0), n - builtins.max(-a, 0))
+                wrapped = np.arange(-builtins.max(b, 0), kept.size + builtins.max(a, 0))
+                source = kept[wrapped % builtins.max(kept.size, 1)]
+            x = getitem(x, (slice(None),) * d + (source,))
+    return x
 
 
 def _pad(x: Tensor, widths: tuple[tuple[int, int], ...], value: float) -> Tensor:
@@ -352,6 +430,109 @@ def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
     for d in dims:
         index[normalize_dim(d, x.ndim, "flip")] = slice(None, None, -1)
     return getitem(x, tuple(index))
+
+
+def roll(x: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+    """Shift elements cyclically by ``shifts[i]`` along ``dims[i]`` (over the flattened tensor when ``dims`` is None).
+
+    Composed of two slices and a ``cat`` per dim, so the gradient rolls back the other way.
+    """
+    shifts = (shifts,) if isinstance(shifts, int | np.integer) else tuple(shifts)
+    dims = () if dims is None else (dims,) if isinstance(dims, int | np.integer) else tuple(dims)
+    if not dims:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: without dims, expected one shift, got shifts={shifts}")
+        return reshape(roll(flatten(x), shifts, 0), x.shape)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts and dims must have the same length, got shifts={shifts} and dims={dims}")
+    for shift, dim in zip(shifts, dims):
+        axis = normalize_dim(dim, x.ndim, "roll")
+        n = x.shape[axis] if x.ndim else 1
+        k = int(shift) % n if n else 0
+        if k:
+            x = cat([narrow(x, axis, n - k, k), narrow(x, axis, 0, n - k)], axis)
+    return x
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """Elements ``start .. start + length - 1`` along ``dim`` (a negative ``start`` counts from the end)."""
+    axis = normalize_dim(dim, x.ndim, "narrow")
+    n = x.shape[axis]
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} is out of range for dim {dim} of size {n} (expected -{n}..{n})")
+    if length < 0:
+        raise ValueError(f"narrow: length must be non-negative, got {length}")
+    start = start % n if start < 0 else start
+    if start + length > n:
+        raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds the size {n} of dim {dim}")
+    return getitem(x, (slice(None),) * axis + (slice(start, start + length),))
+
+
+def repeat_interleave(x: Tensor, repeats: int | Tensor | None = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Repeat each element ``repeats`` times (one count for all, or one per element along ``dim``).
+
+    Without ``dim`` the tensor is flattened first. ``repeat_interleave(counts)`` alone returns the indices
+    ``0, ..., len(counts) - 1``, each repeated by its count, as in torch.
+    """
+    if repeats is None:
+        if x.ndim != 1 or x.data.dtype.kind not in "iu":
+            raise ValueError(f"repeat_interleave: a lone argument must be a 1-D integer tensor of counts, got shape "
+                             f"{tuple(x.shape)} ({x.data.dtype})")
+        return _wrap(np.repeat(np.arange(x.shape[0], dtype=np.int64), _repeat_counts(x.data)))
+    if dim is None:
+        x, axis = flatten(x), 0
+    else:
+        axis = normalize_dim(dim, x.ndim, "repeat_interleave")
+    n = x.shape[axis] if x.ndim else 1
+    if isinstance(repeats, Tensor):
+        if repeats.data.dtype.kind not in "iu":
+            raise TypeError(f"repeat_interleave: repeats must be an integer tensor, got {repeats.data.dtype}")
+        if repeats.ndim > 1:
+            raise ValueError(f"repeat_interleave: repeats must be 0-D or 1-D, got shape {tuple(repeats.shape)}")
+        counts = repeats.data.reshape(-1)
+        if counts.size not in (1, n):
+            raise ValueError(f"repeat_interleave: repeats has {counts.size} counts but dim {axis} of the input "
+                             f"has size {n}; give one count or one per element")
+    else:
+        counts = np.asarray([int(repeats)])
+    index = np.repeat(np.arange(n), _repeat_counts(counts))
+    if output_size is not None and index.size != output_size:
+        raise ValueError(f"repeat_interleave: output_size={output_size} but the counts give {index.size} elements")
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+    return getitem(x, (slice(None),) * axis + (index,))
+
+
+def _repeat_counts(counts: np.ndarray) -> np.ndarray:
+    if (counts < 0).any():
+        raise ValueError(f"repeat_interleave: repeats must be non-negative, got {counts.tolist()}")
+    return counts
+
+
+def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """All windows of ``size`` elements along ``dimension``, ``step`` apart, as ``torch.Tensor.unfold``.
+
+    Shape:
+        x: (*, n, *);  out: (*, (n - size) // step + 1, *, size): the windows replace ``dimension`` and
+        their elements form a new last dim.
+    """
+    axis = normalize_dim(dimension, x.ndim, "unfold")
+    n = x.shape[axis] if x.ndim else 1
+    if step <= 0:
+        raise ValueError(f"unfold: step must be positive, got {step}")
+    if not 0 <= size <= n:
+        raise ValueError(f"unfold: size {size} must be in 0..{n}, the size of dim {dimension}")
+    if x.ndim == 0:  # torch: the only window of a scalar is itself, as a (size,) vector
+        return reshape(x, (1,)) if size else reshape(x, (1,))[:0]
+    starts = np.arange(0, n - size + 1, step)
+    # One gather with a (windows, size) index: overlapping windows share elements, so backward adds (np.add.at).
+    windows = getitem(x, (slice(None),) * axis + (starts[:, None] + np.arange(size),))
+    return movedim(windows, axis + 1, -1)
+
+
+swapaxes = transpose
+swapdims = transpose
 
 
 def movedim(x: Tensor, source: int, destination: int) -> Tensor:
