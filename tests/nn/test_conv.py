@@ -19,6 +19,12 @@ CONV_MODULES = [
     ("Conv2d", (4, 4, 3), dict(padding=1, groups=4, bias=False), (2, 4, 6, 6)),
     ("Conv1d", (3, 5, 4), dict(stride=2, padding=2), (2, 3, 13)),
     ("ConvTranspose2d", (4, 6, 3), dict(stride=2, padding=1, output_padding=1, groups=2), (2, 4, 5, 4)),
+    ("Conv2d", (3, 4, 3), dict(padding=1, padding_mode="reflect"), (2, 3, 6, 5)),
+    ("Conv2d", (3, 4, 3), dict(padding=(2, 1), stride=2, padding_mode="replicate"), (2, 3, 7, 6)),
+    ("Conv2d", (2, 4, (3, 2)), dict(padding="same", dilation=2, padding_mode="circular"), (2, 2, 7, 6)),
+    ("Conv2d", (3, 4, 3), dict(padding=1, padding_mode="reflect"), (3, 6, 5)),  # unbatched
+    ("Conv1d", (3, 5, 4), dict(padding=2, padding_mode="circular"), (2, 3, 9)),
+    ("Conv1d", (3, 5, 3), dict(padding="same", padding_mode="reflect"), (2, 3, 9)),
 ]
 
 
@@ -111,9 +117,16 @@ def test_conv_layer_constructor_errors() -> None:
     with pytest.raises(ValueError, match=re.escape(
         "Conv2d: padding='same' is not supported for strided convolutions (stride=(2, 2))")):
         nn.Conv2d(3, 8, 3, stride=2, padding="same")
-    with pytest.raises(NotImplementedError, match=re.escape(
-        "Conv2d: padding_mode 'reflect' is not supported (only 'zeros')")):
-        nn.Conv2d(3, 8, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match=re.escape(
+        "Conv2d: padding_mode must be one of 'zeros', 'reflect', 'replicate', 'circular', got 'mirror'")):
+        nn.Conv2d(3, 8, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match='Only "zeros" padding mode is supported'):
+        torch.nn.ConvTranspose2d(3, 8, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match=re.escape(
+        "ConvTranspose2d: padding_mode must be one of 'zeros', got 'reflect'")):
+        nn.ConvTranspose2d(3, 8, 3, padding_mode="reflect")
+    assert repr(nn.Conv2d(3, 8, 3, padding=1, padding_mode="circular")) == repr(
+        torch.nn.Conv2d(3, 8, 3, padding=1, padding_mode="circular"))
 
 
 @pytest.mark.parametrize("name, args, shape", [

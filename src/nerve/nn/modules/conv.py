@@ -12,7 +12,8 @@ from nerve._dtypes import as_dtype, get_default_dtype
 from nerve.nn import init
 from nerve.nn.modules.module import Module
 from nerve.nn.parameter import Parameter
-from nerve.ops.conv import as_tuple, conv1d_checked, conv2d_checked, conv_transpose2d_checked
+from nerve.ops.conv import as_tuple, conv1d_checked, conv2d_checked, conv_padding, conv_transpose2d_checked
+from nerve.ops.shape import pad
 from nerve.tensor import Tensor
 
 
@@ -38,8 +39,9 @@ class _ConvNd(Module):
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
                              f"divisible by groups ({groups})")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{name}: padding_mode {padding_mode!r} is not supported (only 'zeros')")
+        modes = ("zeros",) if self._transposed else ("zeros", "reflect", "replicate", "circular")
+        if padding_mode not in modes:
+            raise ValueError(f"{name}: padding_mode must be one of {', '.join(map(repr, modes))}, got {padding_mode!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = as_tuple(kernel_size, n, "kernel_size", name)
@@ -73,6 +75,15 @@ class _ConvNd(Module):
     def _where(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
 
+    def _padded(self, x: Tensor) -> tuple[Tensor, str | tuple[int, ...]]:
+        """The input and the padding left for the convolution: with a padding_mode other than zeros, the input
+        padded by that mode and no padding (as PyTorch does, pad first, then convolve unpadded)."""
+        if self.padding_mode == "zeros":
+            return x, self.padding
+        sides = conv_padding(self.padding, self.kernel_size, self.stride, self.dilation, self._where())
+        widths = [w for before_after in reversed(sides) for w in before_after]  # F.pad's order: last dim first
+        return pad(x, widths, mode=self.padding_mode), (0,) * self._spatial
+
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         defaults = {"padding": (0,) * self._spatial, "dilation": (1,) * self._spatial,
@@ -85,6 +96,8 @@ class _ConvNd(Module):
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 
@@ -104,7 +117,8 @@ class Conv1d(_ConvNd):
     _spatial = 1
 
     def forward(self, x: Tensor) -> Tensor:
-        return conv1d_checked(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+        x, padding = self._padded(x)
+        return conv1d_checked(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups,
                               self._where())
 
 
@@ -118,11 +132,13 @@ class Conv2d(_ConvNd):
         in_channels, out_channels: channel counts (both divisible by ``groups``).
         kernel_size: int or (kh, kw).
         stride: step between windows (default 1).
-        padding: zeros added on each side: int, (ph, pw), ``'valid'`` (none) or ``'same'`` (output size =
+        padding: added on each side: int, (ph, pw), ``'valid'`` (none) or ``'same'`` (output size =
             input size; stride 1 only).
         dilation: spacing between kernel taps (default 1).
         groups: split channels into independent groups; ``groups = in_channels`` is a depthwise convolution.
         bias: learn a per-channel bias (default True).
+        padding_mode: what the padding holds: ``'zeros'`` (default), ``'reflect'``, ``'replicate'`` or
+            ``'circular'`` (as :func:`nerve.nn.functional.pad`).
 
     Shape:
         - Input: (N, C_in, H, W) or (C_in, H, W)
@@ -141,7 +157,8 @@ class Conv2d(_ConvNd):
     _spatial = 2
 
     def forward(self, x: Tensor) -> Tensor:
-        return conv2d_checked(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+        x, padding = self._padded(x)
+        return conv2d_checked(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups,
                               self._where())
 
 
