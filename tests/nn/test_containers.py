@@ -184,3 +184,45 @@ class TestParameterList:
             shapes.append([tuple(p.shape) for p in pl])
             assert all(isinstance(p, lib.nn.Parameter) for p in pl)
         assert shapes[0] == shapes[1] == [(4,), (2,), (5,)]
+
+
+class TestParameterDict:
+    def test_registers_and_edits_like_torch(self) -> None:
+        values = {"b": np.ones(2, np.float32), "a": np.zeros((2, 3), np.float32)}
+        n = nn.ParameterDict({k: nn.Parameter(nerve.tensor(v)) for k, v in values.items()})
+        t = torch.nn.ParameterDict({k: torch.nn.Parameter(torch.tensor(v)) for k, v in values.items()})
+        n["c"] = nerve.full((4,), 2.0)  # a plain tensor is wrapped in a Parameter, as in torch
+        t["c"] = torch.full((4,), 2.0)
+        assert isinstance(n["c"], nn.Parameter) and n["c"].requires_grad
+        assert list(n.state_dict()) == list(t.state_dict()) == ["a", "b", "c"]  # a plain dict is added sorted
+        del n["b"]
+        del t["b"]
+        n.update([("d", nerve.ones(1))])
+        t.update([("d", torch.ones(1))])
+        assert list(n.keys()) == list(t.keys()) and len(n) == len(t) == 3
+        assert "a" in n and "b" not in n and n.get("b") is None
+        assert list(n) == list(n.keys()) and [p.shape for p in n.values()] == [tuple(p.shape) for p in t.values()]
+        assert n.pop("d").shape == (1,) and len(n) == 2
+
+    def test_parameters_visible_to_parent_and_load(self) -> None:
+        class Scales(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.scales = nn.ParameterDict({"x": nerve.ones(3)})
+
+            def forward(self, x: nerve.Tensor) -> nerve.Tensor:
+                return x * self.scales["x"]
+
+        model = Scales()
+        assert [name for name, _ in model.named_parameters()] == ["scales.x"]
+        model.load_state_dict({"scales.x": np.array([1.0, 2.0, 3.0], np.float32)})
+        model(nerve.ones(3)).sum().backward()
+        np.testing.assert_array_equal(model.scales["x"].grad.data, np.ones(3))
+        model.scales.clear()
+        assert len(model.scales) == 0 and list(model.parameters()) == []
+
+    def test_bad_keys(self) -> None:
+        with pytest.raises(TypeError, match=r"^ParameterDict: keys must be strings, got int$"):
+            nn.ParameterDict()[0] = nerve.ones(1)  # type: ignore[index]
+        with pytest.raises(NotImplementedError, match=r"^ParameterDict has no forward\(\)"):
+            nn.ParameterDict()()

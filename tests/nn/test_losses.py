@@ -301,3 +301,125 @@ def test_loss_modules_register_weights_as_buffers() -> None:
         assert list(n_mod.state_dict()) == list(t_mod.state_dict())
         assert list(n_mod.parameters()) == []
     assert list(nn.CrossEntropyLoss().state_dict()) == []
+
+
+# ------------------------------------------------------------------ kl_div, ranking, triplet, cosine, gaussian
+
+
+def _log_probs(*shape: int, seed: int) -> np.ndarray:
+    x = rand(*shape, seed=seed)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+@pytest.mark.parametrize("reduction", ["batchmean", "sum", "none", "mean"])
+@pytest.mark.parametrize("log_target", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kl_div_matches_torch(reduction: str, log_target: bool, dtype: type) -> None:
+    x, t = _log_probs(4, 5, seed=1), _log_probs(4, 5, seed=2)
+    t = t if log_target else np.exp(t)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if reduction == "mean" else "error")  # both libraries warn about 'mean'
+        for form in ("functional", "module"):
+            def fn(lib: Any, x: Any, t: Any, form: str = form) -> Any:
+                if form == "functional":
+                    return lib.nn.functional.kl_div(x, t, reduction=reduction, log_target=log_target)
+                return lib.nn.KLDivLoss(reduction=reduction, log_target=log_target)(x, t)
+            compare_with_torch(fn, x.astype(dtype), t.astype(dtype), **tol)
+        check_grad(lambda x, t: F.kl_div(x, t, reduction=reduction, log_target=log_target), x, t)
+
+
+def test_kl_div_zero_target_contributes_zero_like_torch() -> None:
+    t = np.array([[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]], np.float32)
+    x = np.log(np.array([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]], np.float32))
+    compare_with_torch(lambda lib, x, t: lib.nn.functional.kl_div(x, t, reduction="batchmean"), x, t,
+                       requires_grad=(True, False))
+
+
+def test_kl_div_mean_warns_like_torch_and_bad_reduction() -> None:
+    x = nerve.tensor(_log_probs(2, 3, seed=1))
+    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+        nn.KLDivLoss()(x, x.exp())
+    with pytest.raises(ValueError, match=r"^kl_div: reduction must be 'mean', 'batchmean', 'sum' or 'none', "
+                       r"got 'avg'$"):
+        F.kl_div(x, x, reduction="avg")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^KLDivLoss: reduction must be"):
+        nn.KLDivLoss(reduction="avg")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^kl_div: input shape \(2, 3\) and target shape \(3,\) differ"):
+        F.kl_div(x, nerve.ones(3), reduction="sum")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("margin", [0.0, 0.7])
+def test_margin_ranking_loss(reduction: str, margin: float) -> None:
+    a, b = rand(6, seed=1), rand(6, seed=2)
+    t = np.array([1, -1, 1, 1, -1, -1], np.float64)
+    b = a - away_from(a - b, (margin, -margin), margin=0.05)  # the hinge is at a - b = ±margin
+    f32 = [v.astype(np.float32) for v in (a, b, t)]
+    compare_with_torch(lambda lib, a, b, t: lib.nn.functional.margin_ranking_loss(a, b, t, margin, reduction=reduction),
+                       *f32, requires_grad=(True, True, False))
+    compare_with_torch(lambda lib, a, b, t: lib.nn.MarginRankingLoss(margin, reduction=reduction)(a, b, t), a, b, t,
+                       rtol=1e-10, atol=1e-12, requires_grad=(True, True, False))
+    check_grad(lambda a, b: F.margin_ranking_loss(a, b, nerve.tensor(t), margin, reduction), a, b)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"p": 1.0}, {"swap": True}, {"margin": 3.0, "reduction": "none"},
+                                    {"reduction": "sum", "p": 3.0}], ids=str)
+@pytest.mark.parametrize("shape", [(5, 4), (4,)], ids=str)
+def test_triplet_margin_loss(kwargs: dict, shape: tuple) -> None:
+    a, p, n = rand(*shape, seed=1), rand(*shape, seed=2), rand(*shape, seed=3)
+    compare_with_torch(lambda lib, a, p, n: lib.nn.functional.triplet_margin_loss(a, p, n, **kwargs),
+                       a.astype(np.float32), p.astype(np.float32), n.astype(np.float32))
+    compare_with_torch(lambda lib, a, p, n: lib.nn.TripletMarginLoss(**kwargs)(a, p, n), a, p, n,
+                       rtol=1e-10, atol=1e-12)
+    check_grad(lambda a, p, n: F.triplet_margin_loss(a, p, n, **kwargs), a, p, n)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("margin", [0.0, -0.3])
+def test_cosine_embedding_loss(reduction: str, margin: float) -> None:
+    a, b = rand(6, 4, seed=1), rand(6, 4, seed=2)
+    t = np.array([1, -1, 1, -1, -1, 1], np.int64)
+    def fn(lib: Any, a: Any, b: Any, t: Any) -> Any:
+        return lib.nn.functional.cosine_embedding_loss(a, b, t, margin, reduction=reduction)
+
+    compare_with_torch(fn, a.astype(np.float32), b.astype(np.float32), t)
+    compare_with_torch(lambda lib, a, b, t: lib.nn.CosineEmbeddingLoss(margin, reduction=reduction)(a, b, t), a, b, t,
+                       rtol=1e-10, atol=1e-12)
+    check_grad(lambda a, b: F.cosine_embedding_loss(a, b, nerve.tensor(t), margin, reduction), a, b)
+    compare_with_torch(lambda lib, a, b, t: lib.nn.functional.cosine_embedding_loss(a, b, t), a[0], b[0],
+                       np.array(-1))
+
+
+@pytest.mark.parametrize("var_shape", [(4, 3), (4, 1), (4,)], ids=str)
+@pytest.mark.parametrize("full, reduction", [(False, "mean"), (True, "sum"), (False, "none")])
+def test_gaussian_nll_loss(var_shape: tuple, full: bool, reduction: str) -> None:
+    x, t = rand(4, 3, seed=1), rand(4, 3, seed=2)
+    var = rand(*var_shape, seed=3, low=0.2, high=2.0)
+    var.reshape(-1)[0] = 1e-8  # below eps: clamped, yet its gradient passes through as in torch
+    compare_with_torch(lambda lib, x, t, v: lib.nn.functional.gaussian_nll_loss(x, t, v, full, reduction=reduction),
+                       x.astype(np.float32), t.astype(np.float32), var.astype(np.float32), rtol=1e-5, atol=1e-5)
+    compare_with_torch(lambda lib, x, t, v: lib.nn.GaussianNLLLoss(full=full, reduction=reduction)(x, t, v), x, t, var,
+                       rtol=1e-10, atol=1e-12)
+    var[...] = np.maximum(var, 0.2)
+    check_grad(lambda x, t, v: F.gaussian_nll_loss(x, t, v, full, reduction=reduction), x, t, var)
+
+
+def test_pair_losses_bad_input() -> None:
+    x = nerve.ones(3, 2)
+    with pytest.raises(ValueError, match=r"^gaussian_nll_loss: var of shape \(2,\) does not match input of shape "
+                       r"\(3, 2\)"):
+        F.gaussian_nll_loss(x, x, nerve.ones(2))
+    with pytest.raises(ValueError, match=r"^gaussian_nll_loss: var has negative entries"):
+        F.gaussian_nll_loss(x, x, -nerve.ones(3, 2))
+    with pytest.raises(ValueError, match=r"^triplet_margin_loss: margin must be greater than 0, got 0.0$"):
+        F.triplet_margin_loss(x, x, x, margin=0.0)
+    with pytest.raises(ValueError, match=r"^triplet_margin_loss: anchor, positive and negative must all be 1-D"):
+        F.triplet_margin_loss(x, x, nerve.ones(2))
+    with pytest.raises(ValueError, match=r"^cosine_embedding_loss: expected inputs of shape \(N, D\) or \(D,\) and "
+                       r"a target of shape \(N,\) or \(\), got inputs \(3, 2\) and target \(2,\)$"):
+        F.cosine_embedding_loss(x, x, nerve.tensor([1, -1]))
+    with pytest.raises(ValueError, match=r"^margin_ranking_loss: input shape \(3,\) and target shape \(2,\) differ"):
+        F.margin_ranking_loss(nerve.ones(3), nerve.ones(3), nerve.ones(2))

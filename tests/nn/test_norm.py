@@ -8,10 +8,11 @@ import re
 import numpy as np
 import pytest
 import torch
-from conftest import rand
+from conftest import check_grad, rand
 
 import nerve
 from nerve import nn
+from nerve.nn import functional as F
 
 TOL32 = dict(rtol=1e-5, atol=1e-5)
 
@@ -340,3 +341,83 @@ def test_group_norm_errors():
     with pytest.raises(ValueError, match=re.escape(
         "GroupNorm: num_groups and num_channels must be positive, got 0 and 6")):
         nn.GroupNorm(0, 6)
+
+
+# ------------------------------------------------------------------------------------------------ instance norm
+
+IN_KWARGS = [{}, {"affine": True}, {"track_running_stats": True}, {"affine": True, "track_running_stats": True},
+             {"affine": True, "bias": False}, {"track_running_stats": True, "momentum": None}]
+
+
+@pytest.mark.parametrize("kwargs", IN_KWARGS, ids=str)
+@pytest.mark.parametrize("cls, shape", [("InstanceNorm1d", (4, 3, 7)), ("InstanceNorm1d", (3, 40)),
+                                        ("InstanceNorm2d", (2, 3, 5, 4)), ("InstanceNorm2d", (3, 4, 4))], ids=str)
+def test_instance_norm_matches_torch_in_train_and_eval(cls, shape, kwargs):
+    t_mod = getattr(torch.nn, cls)(3, **kwargs)  # every shape has 3 channels
+    _randomise(t_mod, seed=1)
+    n_mod = getattr(nn, cls)(t_mod.num_features, **kwargs)
+    assert list(n_mod.state_dict()) == list(t_mod.state_dict())
+    assert repr(n_mod) == repr(t_mod)
+    _copy(t_mod, n_mod)
+    for step in range(2):
+        _assert_same_step(n_mod, t_mod, rand(*shape, seed=10 + step, dtype=np.float32), seed=step)
+        _assert_same_state(n_mod, t_mod)
+    n_mod.eval()
+    t_mod.eval()
+    _assert_same_step(n_mod, t_mod, rand(*shape, seed=20, dtype=np.float32), seed=3)
+    _assert_same_state(n_mod, t_mod)
+
+
+def test_instance_norm_gradcheck_and_functional():
+    x, w, b = rand(2, 3, 5, seed=1), rand(3, seed=2), rand(3, seed=3)
+    check_grad(lambda x, w, b: F.instance_norm(x, weight=w, bias=b), x, w, b)
+    mean, var = rand(3, seed=4), rand(3, seed=5, low=0.5, high=1.5)
+    check_grad(lambda x, w, b: F.instance_norm(x, nerve.tensor(mean), nerve.tensor(var), w, b, use_input_stats=False),
+          x, w, b)
+
+
+def test_instance_norm_errors():
+    with pytest.raises(ValueError, match=r"^InstanceNorm2d\(3\): expected 4-D or 3-D \(unbatched\) input \(3, H, W\) "
+                       r"or \(N, 3, H, W\), got 2-D input of shape \(3, 4\)$"):
+        nn.InstanceNorm2d(3)(nerve.ones(3, 4))
+    with pytest.raises(ValueError, match=r"^InstanceNorm1d\(3\): expected input with 3 channels"):
+        nn.InstanceNorm1d(3, affine=True)(nerve.ones(2, 4, 5))
+    with pytest.warns(UserWarning, match=r"does not match num_features"):
+        nn.InstanceNorm1d(3)(nerve.randn(2, 4, 5))
+    with pytest.raises(ValueError, match=r"^InstanceNorm1d\(3\): expected more than 1 spatial element when training, "
+                       r"got input of shape \(2, 3, 1\)$"):
+        nn.InstanceNorm1d(3)(nerve.ones(2, 3, 1))
+    with pytest.raises(ValueError, match=r"^instance_norm: expected input of shape \(N, C, \*\), got shape \(2, 3\)$"):
+        F.instance_norm(nerve.ones(2, 3))
+
+
+# ---------------------------------------------------------------------------------------------------- RMS norm
+
+
+@pytest.mark.parametrize("normalized, kwargs, shape", [
+    (4, {}, (3, 4)), ((2, 3), {"eps": 1e-3}, (4, 2, 3)), (5, {"elementwise_affine": False}, (2, 3, 5)),
+    (6, {"eps": 0.0}, (6,)),
+], ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rms_norm_matches_torch(normalized, kwargs, shape, dtype):
+    tdt = torch.float32 if dtype == np.float32 else torch.float64
+    t_mod = torch.nn.RMSNorm(normalized, dtype=tdt, **kwargs)
+    _randomise(t_mod, seed=2)
+    n_mod = nn.RMSNorm(normalized, dtype=dtype, **kwargs)
+    assert list(n_mod.state_dict()) == list(t_mod.state_dict()) and repr(n_mod) == repr(t_mod)
+    assert all(np.all(p.data == 1) for p in n_mod.parameters())
+    _copy(t_mod, n_mod)
+    tol = TOL32 if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    _assert_same_step(n_mod, t_mod, rand(*shape, seed=3, dtype=dtype), seed=4, tol=tol)
+
+
+def test_rms_norm_gradcheck_and_errors():
+    check_grad(lambda x, w: F.rms_norm(x, (3,), w), rand(2, 3, seed=1), rand(3, seed=2))
+    check_grad(lambda x: F.rms_norm(x, (2, 3), eps=1e-4), rand(2, 2, 3, seed=1))
+    with pytest.raises(ValueError, match=r"^RMSNorm\(\(4,\)\): expected input whose last 1 dim\(s\) are \(4,\), "
+                       r"i.e. shape \(\*, 4\), got shape \(2, 3\)$"):
+        nn.RMSNorm(4)(nerve.ones(2, 3))
+    with pytest.raises(ValueError, match=r"^rms_norm: weight must have shape \(3,\) \(normalized_shape\), got \(2,\)$"):
+        F.rms_norm(nerve.ones(2, 3), (3,), nerve.ones(2))
+    with pytest.raises(ValueError, match=r"^RMSNorm: normalized_shape must be non-empty and positive, got \(\)$"):
+        nn.RMSNorm(())

@@ -44,6 +44,14 @@ ACTIVATIONS = {
     "softplus_beta": (lambda lib, x: F(lib).softplus(x, beta=2.0), (), {}),
     "softplus_threshold": (lambda lib, x: F(lib).softplus(x, beta=2.0, threshold=1.0), (0.5,), {}),
     "silu": (lambda lib, x: F(lib).silu(x), (), {}),
+    "selu": (lambda lib, x: F(lib).selu(x), (0.0,), {}),
+    "celu": (lambda lib, x: F(lib).celu(x), (0.0,), {}),
+    "celu_0.5": (lambda lib, x: F(lib).celu(x, alpha=0.5), (0.0,), {}),
+    "mish": (lambda lib, x: F(lib).mish(x), (), {}),
+    "hardswish": (lambda lib, x: F(lib).hardswish(x), (-3.0, 3.0), {}),
+    "hardsigmoid": (lambda lib, x: F(lib).hardsigmoid(x), (-3.0, 3.0), {}),
+    "logsigmoid": (lambda lib, x: F(lib).logsigmoid(x), (), {}),
+    "softsign": (lambda lib, x: F(lib).softsign(x), (0.0,), {}),
 }
 
 
@@ -179,3 +187,87 @@ def test_relu_keeps_dtype_and_gradient_dtype():
         assert y.dtype == dt and x.grad.dtype == dt
     assert torch.relu(torch.tensor([1, -2])).dtype == torch.int64
     assert nerve.relu(nerve.tensor([1, -2])).dtype == np.int64
+
+
+# ------------------------------------------------------------------------ inplace, dtype, glu, prelu, softmin
+
+
+@pytest.mark.parametrize("call", [
+    lambda f, x: f.relu(x, inplace=True), lambda f, x: f.relu6(x, inplace=True),
+    lambda f, x: f.leaky_relu(x, 0.2, inplace=True), lambda f, x: f.elu(x, 0.5, inplace=True),
+    lambda f, x: f.hardtanh(x, -0.5, 0.5, inplace=True), lambda f, x: f.silu(x, inplace=True),
+    lambda f, x: f.selu(x, inplace=True), lambda f, x: f.celu(x, 0.5, True), lambda f, x: f.mish(x, True),
+    lambda f, x: f.hardswish(x, True), lambda f, x: f.hardsigmoid(x, True),
+    lambda f, x: f.dropout(x, 0.5, False, True), lambda f, x: f.dropout1d(x, 0.5, False, inplace=True),
+], ids=["relu", "relu6", "leaky_relu", "elu", "hardtanh", "silu", "selu", "celu", "mish", "hardswish",
+        "hardsigmoid", "dropout", "dropout1d"])
+def test_inplace_keyword_gives_torchs_values_and_leaves_the_input_alone(call):
+    x = away_from(rand(2, 3, 4, low=-4, high=4), (0.0, -3.0, 3.0, -0.5, 0.5), margin=0.1).astype(np.float32)
+    # torch writes into its input; nerve returns a new tensor: compare values, then check nerve's input is intact
+    want = call(torch.nn.functional, torch.tensor(x)).numpy()
+    xn = nerve.tensor(x.copy())
+    np.testing.assert_allclose(call(F(nerve), xn).data, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(xn.data, x)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax", "softmin"])
+def test_softmax_dtype_casts_first_like_torch(op):
+    x = rand(3, 4, dtype=np.float32)
+    compare_with_torch(lambda lib, x: getattr(F(lib), op)(x, 1, dtype=lib.float64), x, rtol=1e-12, atol=1e-12)
+    compare_with_torch(lambda lib, x: getattr(F(lib), op)(x, dim=0, dtype=lib.float32), np.arange(6).reshape(2, 3),
+                       grad=False)
+
+
+@pytest.mark.parametrize("shape, dim", [((3,), 0), ((2, 3), 0), ((2, 3), -1), ((2, 3, 2), 1)], ids=str)
+def test_softmin(shape, dim):
+    _check_both(lambda lib, x: F(lib).softmin(x, dim), rand(*shape))
+
+
+def test_softmax_family_needs_dim():
+    with pytest.raises(ValueError, match=r"^softmin: pass dim explicitly"):
+        F(nerve).softmin(nerve.ones(2, 3))
+
+
+@pytest.mark.parametrize("shape, dim", [((4,), 0), ((2, 6), -1), ((4, 3), 0), ((2, 4, 3), 1)], ids=str)
+def test_glu(shape, dim):
+    _check_both(lambda lib, x: F(lib).glu(x, dim), rand(*shape))
+
+
+def test_glu_needs_an_even_dim():
+    with pytest.raises(ValueError, match=r"^glu: dim -1 must have an even size to halve, got shape \(2, 3\)$"):
+        F(nerve).glu(nerve.ones(2, 3))
+
+
+@pytest.mark.parametrize("shape, c", [((), 1), ((5,), 1), ((2, 3), 1), ((2, 3), 3), ((2, 3, 4), 3),
+                                      ((2, 3, 2, 2), 3)], ids=str)
+def test_prelu(shape, c):
+    x = away_from(rand(*shape, low=-3, high=3), (0.0,), margin=0.1)
+    _check_both(lambda lib, x, w: F(lib).prelu(x, w), x, rand(c, seed=4, low=0.05, high=0.5))
+
+
+def test_prelu_weight_must_match_the_channels():
+    with pytest.raises(ValueError, match=r"^prelu: expected a weight of shape \(1,\) or \(3,\), one slope per "
+                       r"channel \(dim 1\) of the input of shape \(2, 3\), got \(2,\)$"):
+        F(nerve).prelu(nerve.ones(2, 3), nerve.ones(2))
+
+
+def test_celu_rejects_zero_alpha():
+    with pytest.raises(ValueError, match=r"^celu: alpha must be non-zero"):
+        F(nerve).celu(nerve.ones(2), alpha=0.0)
+
+
+@pytest.mark.parametrize("op", ["mish", "hardswish", "hardsigmoid", "logsigmoid", "softsign", "glu"])
+def test_new_activations_reject_integer_tensors(op):
+    with pytest.raises(TypeError, match=rf"^{op}: expected a floating-point tensor, got dtype int64$"):
+        getattr(F(nerve), op)(nerve.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("op", ["logsigmoid", "mish", "selu", "celu", "softsign"])
+def test_new_activations_finite_at_extremes(op):
+    x = np.array([-1000.0, -100.0, -30.0, 0.0, 30.0, 100.0, 1000.0], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = nerve.tensor(x, requires_grad=True)
+        getattr(F(nerve), op)(t).sum().backward()
+    assert np.isfinite(t.grad.data).all()
+    compare_with_torch(lambda lib, x: getattr(F(lib), op)(x), x)

@@ -305,3 +305,43 @@ def test_primitives_are_exported_from_functional():
     assert F(nerve).layer_norm is norm.layer_norm
     assert F(nerve).group_norm is norm.group_norm
     assert {"batch_norm", "layer_norm", "group_norm"} <= set(F(nerve).__all__)
+
+
+# --------------------------------------------------------------------------------- instance norm and rms norm
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5), (3, 2, 4, 3), (2, 3, 40)], ids=str)
+def test_instance_norm_gradcheck_and_torch(shape):
+    c = shape[1]
+
+    def fn(lib, x, w, b):
+        return F(lib).instance_norm(x, weight=w, bias=b)
+
+    _gradcheck_subsets(functools.partial(fn, nerve), rand(*shape, seed=1), rand(c, seed=2), rand(c, seed=3))
+    compare_with_torch(fn, rand(*shape, seed=1, dtype=np.float32), rand(c, seed=2, dtype=np.float32),
+                       rand(c, seed=3, dtype=np.float32), rtol=1e-5, atol=1e-5)
+
+
+def test_instance_norm_updates_running_stats_like_torch():
+    x = rand(4, 3, 6, seed=1, dtype=np.float32)
+    mean0, var0 = rand(3, seed=2, dtype=np.float32), rand(3, seed=3, low=0.5, dtype=np.float32)
+    stats = {lib: (lib.tensor(mean0.copy()), lib.tensor(var0.copy())) for lib in (nerve, torch)}
+    for lib, (mean, var) in stats.items():
+        F(lib).instance_norm(lib.tensor(x), mean, var, momentum=0.3)
+    for n_stat, t_stat in zip(stats[nerve], stats[torch]):
+        np.testing.assert_allclose(n_stat.data, t_stat.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape, normalized", [((3,), (3,)), ((2, 5), (5,)), ((2, 3, 4), (3, 4)), ((2, 40), 40)],
+                         ids=str)
+@pytest.mark.parametrize("eps", [None, 1e-3])
+def test_rms_norm_gradcheck_and_torch(shape, normalized, eps):
+    wshape = (normalized,) if isinstance(normalized, int) else normalized
+
+    def fn(lib, x, w):
+        return F(lib).rms_norm(x, list(wshape), w, eps)
+
+    check_grad(functools.partial(fn, nerve), rand(*shape, seed=1), rand(*wshape, seed=2))
+    compare_with_torch(fn, rand(*shape, seed=1, dtype=np.float32), rand(*wshape, seed=2, dtype=np.float32))
+    compare_with_torch(lambda lib, x: F(lib).rms_norm(x, list(wshape), eps=eps), rand(*shape, seed=1), rtol=1e-10,
+                       atol=1e-12)

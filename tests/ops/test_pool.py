@@ -154,3 +154,49 @@ def test_interpolate_1d(kwargs) -> None:
 def test_pool_bad_input_errors(call, message: str) -> None:
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+# ------------------------------------------------------------------------------------------ adaptive max pooling
+
+
+@pytest.mark.parametrize("size", [1, 3, (2, 4), (None, 2), (5, 7), (4, 3)], ids=str)
+def test_adaptive_max_pool2d(size) -> None:
+    # 5x7 input: overlapping bins for (2, 4) and (4, 3), identity for (5, 7)
+    check_grad(lambda x: F.adaptive_max_pool2d(x, size), _distinct(2, 3, 5, 7))
+    compare_with_torch(lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, size), _distinct(2, 3, 5, 7,
+                                                                                                dtype=np.float32))
+    compare_with_torch(lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, size, return_indices=True),
+                       _distinct(3, 5, 7, dtype=np.float32))
+    compare_with_torch(lambda lib, x: lib.nn.AdaptiveMaxPool2d(size, return_indices=True)(x),
+                       _distinct(2, 3, 5, 7, dtype=np.float32))
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 6])
+def test_adaptive_max_pool1d(size) -> None:
+    check_grad(lambda x: F.adaptive_max_pool1d(x, size), _distinct(2, 3, 7))
+    compare_with_torch(lambda lib, x: lib.nn.functional.adaptive_max_pool1d(x, size, True),
+                       _distinct(2, 3, 7, dtype=np.float32))
+    compare_with_torch(lambda lib, x: lib.nn.AdaptiveMaxPool1d(size)(x), _distinct(3, 7, dtype=np.float32))
+
+
+def test_adaptive_max_pool_ties_and_nan_like_torch() -> None:
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    x[0, 0, 1, 2] = x[0, 0, 3, 3] = np.nan
+    compare_with_torch(lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, 2, True), x, grad=False)
+    compare_with_torch(lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, 3), np.ones((1, 2, 5, 5), np.float32))
+
+
+def test_adaptive_max_pool_errors_and_repr() -> None:
+    with pytest.raises(ValueError, match=r"^adaptive_max_pool2d: expected a 4-D \(N, C, H, W\) or 3-D \(unbatched\) "
+                       r"input, got shape \(2, 3\)$"):
+        F.adaptive_max_pool2d(nerve.ones(2, 3), 1)
+    with pytest.raises(ValueError, match=r"^adaptive_max_pool1d: output_size must be positive"):
+        F.adaptive_max_pool1d(nerve.ones(1, 2, 3), 0)
+    with pytest.raises(ValueError, match=r"^adaptive_max_pool2d: output_size must be an int or 2 ints, "
+                       r"got \(1, 2, 3\)$"):
+        F.adaptive_max_pool2d(nerve.ones(1, 2, 3, 3), (1, 2, 3))
+    import torch
+
+    for size in [2, (2, None)]:
+        assert repr(nerve.nn.AdaptiveMaxPool2d(size, True)) == repr(torch.nn.AdaptiveMaxPool2d(size, True))
+    assert repr(nerve.nn.AdaptiveMaxPool1d(3)) == repr(torch.nn.AdaptiveMaxPool1d(3))

@@ -6,95 +6,191 @@ primitives, except cross-entropy and NLL over class indices, which are fused pri
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any, Literal
 
 import numpy as np
 
+from nerve._dtypes import as_dtype
+from nerve.ops import activation as _act
 from nerve.ops import loss as _loss
-from nerve.ops.activation import (
-    elu,
-    erf,
-    gelu,
-    leaky_relu,
-    log_softmax,
-    relu,
-    sigmoid,
-    silu,
-    softmax,
-    softplus,
-    tanh,
-)
+from nerve.ops._util import normalize_dim
+from nerve.ops.activation import _float_input, erf, gelu, sigmoid, softplus, tanh
 from nerve.ops.attention import scaled_dot_product_attention
 from nerve.ops.conv import conv1d, conv2d, conv_transpose2d
-from nerve.ops.elementwise import clamp, where
+from nerve.ops.elementwise import clamp, minimum, where
 from nerve.ops.embedding import embedding
 from nerve.ops.linalg import linear, matmul
-from nerve.ops.norm import batch_norm, group_norm, layer_norm
-from nerve.ops.pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
+from nerve.ops.norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm
+from nerve.ops.pool import (
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from nerve.ops.shape import pad
 from nerve.random import Generator, resolve_generator
 from nerve.tensor import Tensor, _wrap
 
 __all__ = [
-    "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d",
-    "avg_pool1d",
-    "avg_pool2d",
-    "embedding",
-    "conv1d",
-    "conv2d",
-    "conv_transpose2d",
-    "dropout1d",
-    "dropout2d",
-    "interpolate",
-    "max_pool1d",
-    "max_pool2d",
-    "batch_norm",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "check_reduction",
-    "cross_entropy",
-    "dropout",
-    "elu",
-    "erf",
-    "gelu",
-    "group_norm",
-    "hardtanh",
-    "huber_loss",
-    "l1_loss",
-    "layer_norm",
-    "leaky_relu",
-    "linear",
-    "log_softmax",
-    "mse_loss",
-    "nll_loss",
-    "normalize",
-    "one_hot",
-    "pad",
-    "relu",
-    "relu6",
-    "sigmoid",
-    "silu",
-    "smooth_l1_loss",
-    "scaled_dot_product_attention",
-    "softmax",
-    "softplus",
-    "tanh",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
+    "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "check_reduction",
+    "conv1d", "conv2d", "conv_transpose2d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout",
+    "dropout1d", "dropout2d", "elu", "embedding", "erf", "gaussian_nll_loss", "gelu", "glu", "group_norm",
+    "hardsigmoid", "hardswish", "hardtanh", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss",
+    "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "margin_ranking_loss", "max_pool1d",
+    "max_pool2d", "mish", "mse_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle",
+    "pixel_unshuffle", "prelu", "relu", "relu6", "rms_norm", "scaled_dot_product_attention", "selu", "sigmoid",
+    "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softsign", "tanh", "triplet_margin_loss",
 ]
 
 Reduction = Literal["mean", "sum", "none"]
 
+# ---------------------------------------------------------------------------------------------- activations
+# ``inplace`` is accepted wherever torch has it, for drop-in compatibility: nerve never writes into an input,
+# so the result is the same values in a new tensor.
 
-def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    return clamp(x, min_val, max_val)
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def relu6(x: Tensor) -> Tensor:
-    return clamp(x, 0.0, 6.0)
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(input, 0)."""
+    return _act.relu(input)
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Generator | None = None) -> Tensor:
-    """Zero elements with probability ``p`` and scale survivors by 1/(1-p); identity when not training."""
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(input, 0), 6)."""
+    return clamp(input, 0.0, 6.0)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """Clamp to ``[min_val, max_val]``."""
+    return clamp(input, min_val, max_val)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """input for input > 0, ``negative_slope * input`` otherwise."""
+    return _act.leaky_relu(input, negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """input for input > 0, ``alpha * (exp(input) - 1)`` otherwise."""
+    return _act.elu(input, alpha)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """input * sigmoid(input) (swish)."""
+    return _act.silu(input)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(input, alpha) with the self-normalising constants of Klambauer et al. (2017)."""
+    return _act.elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """input for input > 0, ``alpha * (exp(input / alpha) - 1)`` otherwise: ``alpha * elu(input / alpha)``."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must be non-zero (it divides the input), got 0")
+    if alpha == 1:
+        return _act.elu(input)
+    return _act.elu(input / alpha) * alpha
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """input * tanh(softplus(input)) (Misra, 2019)."""
+    _float_input(input, "mish")
+    return input * tanh(softplus(input))
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """input * relu6(input + 3) / 6 (MobileNetV3)."""
+    _float_input(input, "hardswish")
+    return input * clamp(input + 3.0, 0.0, 6.0) / 6.0
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(input + 3) / 6: 0 below -3, 1 above 3, linear between."""
+    _float_input(input, "hardsigmoid")
+    return clamp(input / 6.0 + 0.5, 0.0, 1.0)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(input)) = -softplus(-input), finite for large negative inputs."""
+    _float_input(input, "logsigmoid")
+    return -softplus(-input)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """input / (1 + |input|)."""
+    _float_input(input, "softsign")
+    return input / (input.abs() + 1.0)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit: split ``input`` in halves a, b along ``dim`` and return ``a * sigmoid(b)``.
+
+    Shape: (*, 2N, *) → (*, N, *), halving ``dim``.
+    """
+    _float_input(input, "glu")
+    if input.ndim == 0:
+        raise ValueError("glu: expected an input with at least one dim, got a 0-d tensor")
+    axis = normalize_dim(dim, input.ndim, "glu")
+    if input.shape[axis] % 2:
+        raise ValueError(f"glu: dim {dim} must have an even size to halve, got shape {tuple(input.shape)}")
+    a, b = input.chunk(2, axis)
+    return a * sigmoid(b)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """input for input > 0, ``weight * input`` otherwise, with one learned slope or one per channel (dim 1).
+
+    Shape: input (N, C, *) or any shape when ``weight`` has one element; weight (1,) or (C,).
+    """
+    _float_input(input, "prelu")
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.ndim >= 2 else 1
+        if weight.ndim != 1 or weight.shape[0] != channels:
+            raise ValueError(f"prelu: expected a weight of shape (1,) or ({channels},), one slope per channel "
+                             f"(dim 1) of the input of shape {tuple(input.shape)}, got {tuple(weight.shape)}")
+        weight = weight.reshape((1, channels) + (1,) * (input.ndim - 2))
+    elif input.ndim < weight.ndim:
+        weight = weight.reshape(())
+    return where(input.data > 0, input, weight * input)
+
+
+def _softmax_input(input: Tensor, dim: int | None, dtype: Any, op: str) -> Tensor:
+    if dim is None:
+        raise ValueError(f"{op}: pass dim explicitly (the dim whose entries should sum to 1), e.g. dim=-1")
+    return input if dtype is None else input.to(as_dtype(dtype))
+
+
+def softmax(input: Tensor, dim: int | None = None, *, dtype: Any = None) -> Tensor:
+    """exp(input) / sum(exp(input)) along ``dim``; ``dtype`` casts the input first (e.g. to float64)."""
+    return _act.softmax(_softmax_input(input, dim, dtype, "softmax"), dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, *, dtype: Any = None) -> Tensor:
+    """input - logsumexp(input) along ``dim``; ``dtype`` casts the input first."""
+    return _act.log_softmax(_softmax_input(input, dim, dtype, "log_softmax"), dim)
+
+
+def softmin(input: Tensor, dim: int | None = None, *, dtype: Any = None) -> Tensor:
+    """softmax(-input) along ``dim``; ``dtype`` casts the input first."""
+    return _act.softmax(-_softmax_input(input, dim, dtype, "softmin"), dim)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator: Generator | None = None) -> Tensor:
+    """Zero elements with probability ``p`` and scale survivors by 1/(1-p); identity when not training.
+
+    ``inplace`` is accepted for PyTorch compatibility: the result is the same, returned as a new tensor.
+    """
+    x = input
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:
@@ -124,15 +220,17 @@ def _channel_dropout(x: Tensor, p: float, training: bool, spatial: int, op: str,
     return x * _wrap(keep * x.data.dtype.type(1.0 / (1.0 - p)))
 
 
-def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, generator: Generator | None = None) -> Tensor:
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator: Generator | None = None) -> Tensor:
     """Zero entire feature maps of (N, C, H, W) with probability ``p`` (neighbouring pixels are correlated,
     so element-wise dropout would barely regularise a conv layer); survivors scale by 1/(1-p)."""
-    return _channel_dropout(x, p, training, 2, "dropout2d", generator)
+    return _channel_dropout(input, p, training, 2, "dropout2d", generator)
 
 
-def dropout1d(x: Tensor, p: float = 0.5, training: bool = True, generator: Generator | None = None) -> Tensor:
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator: Generator | None = None) -> Tensor:
     """Zero entire channels of (N, C, L) with probability ``p``; survivors scale by 1/(1-p)."""
-    return _channel_dropout(x, p, training, 1, "dropout1d", generator)
+    return _channel_dropout(input, p, training, 1, "dropout1d", generator)
 
 
 def _adaptive_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
@@ -469,3 +567,199 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     if weight is not None:
         loss = loss * weight.to(input.data.dtype)
     return _reduce(loss, reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: Literal["mean", "batchmean", "sum", "none"] = "mean",
+           log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence ``target * (log(target) - input)`` of log-probabilities ``input``.
+
+    With ``log_target`` the target is given as log-probabilities too: ``exp(target) * (target - input)``.
+    ``'batchmean'`` divides the sum by the batch size (the true KL divergence per sample); ``'mean'`` divides
+    by the number of elements and, as in PyTorch, warns about it.
+
+    Shape: input and target of the same shape; output scalar, or that shape with 'none'.
+    """
+    if reduction not in ("mean", "batchmean", "sum", "none"):
+        raise ValueError(f"kl_div: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
+    target = _same_shape(input, target, "kl_div")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        # NOTE: t log t -> 0 as t -> 0 (torch's xlogy); the log of 1 on that branch keeps its gradient finite
+        positive = target.data > 0
+        loss = where(positive, target * where(positive, target, 1.0).log(), 0.0) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support size."
+            "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+            "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+            UserWarning, stacklevel=2,
+        )
+    return _reduce(loss, reduction)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """x1·x2 / (max(||x1||, eps) · max(||x2||, eps)) along ``dim`` (x1 and x2 broadcast).
+
+    NOTE: where a norm is below ``eps`` the clamp passes no gradient to it, so the gradient there is b̂ / eps;
+    torch's differs slightly (by ~0.5% in tests). Values agree everywhere.
+
+    Shape: x1 and x2 broadcastable to a common shape; the output drops ``dim``.
+    """
+    for name, x in (("x1", x1), ("x2", x2)):
+        if not isinstance(x, Tensor) or x.data.dtype.kind != "f":
+            raise TypeError(f"cosine_similarity: {name} must be a floating-point Tensor, got "
+                            f"{type(x).__name__ if not isinstance(x, Tensor) else x.data.dtype}")
+    shape = tuple(np.broadcast_shapes(x1.shape, x2.shape))
+    if not shape:
+        raise ValueError("cosine_similarity: expected inputs with at least one dim, got two 0-d tensors")
+    axis = normalize_dim(dim, len(shape), "cosine_similarity")
+    # the norms run over the broadcast shape: an (N, D) x1 against a (D,) x2 along dim 0 compares N copies
+    x1, x2 = (x if x.shape == shape else x.expand(*shape) for x in (x1, x2))
+    n1 = clamp(x1.norm(2, dim=axis, keepdim=True), min=eps)
+    n2 = clamp(x2.norm(2, dim=axis, keepdim=True), min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(axis)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """The p-norm of ``x1 - x2 + eps`` over the last dim (x1 and x2 broadcast).
+
+    Shape: (N, D) and (N, D) (or (D,)) → (N,), or (N, 1) with ``keepdim``.
+    """
+    for name, x in (("x1", x1), ("x2", x2)):
+        if not isinstance(x, Tensor) or x.data.dtype.kind != "f":
+            raise TypeError(f"pairwise_distance: {name} must be a floating-point Tensor, got "
+                            f"{type(x).__name__ if not isinstance(x, Tensor) else x.data.dtype}")
+    return (x1 - x2 + eps).norm(p, dim=-1, keepdim=keepdim)
+
+
+def _pair_loss_inputs(input1: Tensor, input2: Tensor, target: Any, op: str) -> Tensor:
+    target = _same_shape(input1, target, op)
+    _same_shape(input1, input2, op)
+    return target
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        reduction: Reduction = "mean") -> Tensor:
+    """max(0, -target · (input1 - input2) + margin), target 1 when input1 should rank higher, -1 otherwise.
+
+    Shape: input1, input2 and target of the same shape (N,) or (); output scalar, or (N,) with 'none'.
+    """
+    check_reduction(reduction, "margin_ranking_loss")
+    target = _pair_loss_inputs(input1, input2, target, "margin_ranking_loss")
+    return _reduce(relu(-target * (input1 - input2) + margin), reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2.0,
+                        eps: float = 1e-6, swap: bool = False, reduction: Reduction = "mean") -> Tensor:
+    """max(d(a, p) - d(a, n) + margin, 0) with d the pairwise p-norm distance; ``swap`` uses
+    min(d(a, n), d(p, n)) as the negative distance (Balntas et al., 2016).
+
+    Shape: anchor, positive and negative (N, D) or (D,); output scalar, or (N,) with 'none'.
+    """
+    check_reduction(reduction, "triplet_margin_loss")
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
+    ndims = {anchor.ndim, positive.ndim, negative.ndim}
+    if len(ndims) != 1 or ndims.pop() not in (1, 2):
+        raise ValueError(
+            "triplet_margin_loss: anchor, positive and negative must all be 1-D (D,) or all 2-D (N, D), got "
+            f"shapes {tuple(anchor.shape)}, {tuple(positive.shape)} and {tuple(negative.shape)}"
+        )
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce(clamp(d_pos - d_neg + margin, min=0.0), reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          reduction: Reduction = "mean") -> Tensor:
+    """1 - cos(input1, input2) where target is 1, max(0, cos - margin) where target is -1.
+
+    Shape: input1 and input2 (N, D) or (D,); target (N,) or () of 1 and -1; output scalar, or (N,) with 'none'.
+    """
+    op = "cosine_embedding_loss"
+    check_reduction(reduction, op)
+    _same_shape(input1, input2, op)
+    if not isinstance(target, Tensor):
+        target = _wrap(np.asarray(target))
+    if input1.ndim not in (1, 2) or tuple(target.shape) != tuple(input1.shape[:-1]):
+        raise ValueError(f"{op}: expected inputs of shape (N, D) or (D,) and a target of shape (N,) or (), got "
+                         f"inputs {tuple(input1.shape)} and target {tuple(target.shape)}")
+    # torch's formula: eps 1e-12 inside each squared norm
+    dot = (input1 * input2).sum(-1)
+    norms = (((input1 * input1).sum(-1) + 1e-12) * ((input2 * input2).sum(-1) + 1e-12)).sqrt()
+    cos = dot / norms
+    t = target.data
+    loss = where(t == 1, 1.0 - cos, where(t == -1, clamp(cos - margin, min=0.0), 0.0))
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False, eps: float = 1e-6,
+                      reduction: Reduction = "mean") -> Tensor:
+    """Gaussian negative log-likelihood ``0.5 (log(max(var, eps)) + (input - target)^2 / max(var, eps))``
+    (+ 0.5 log(2π) with ``full``).
+
+    As in PyTorch the clamp at ``eps`` does not cut the gradient: var gets its gradient as if unclamped.
+
+    Shape: input and target (N, *); var the same shape, with its last dim 1 (one variance per sample), or
+    without the last dim; output scalar, or the input's shape with 'none'.
+    """
+    op = "gaussian_nll_loss"
+    check_reduction(reduction, op)
+    target = _same_shape(input, target, op)
+    if not isinstance(var, Tensor):
+        var = _wrap(np.full(input.shape, var, dtype=input.data.dtype))
+    if var.shape != input.shape:
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError(f"{op}: var of shape {tuple(var.shape)} does not match input of shape "
+                             f"{tuple(input.shape)}; expected the input's shape, its last dim 1, or without it")
+    if np.any(var.data < 0):
+        raise ValueError(f"{op}: var has negative entries (min {var.data.min()}); variances must be non-negative")
+    # the clamp is added as a constant, so the gradient reaches var unchanged (torch clamps in place, untracked)
+    var = var + _wrap(np.maximum(var.data, eps).astype(var.data.dtype) - var.data)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """Rearrange (*, C·r², H, W) into (*, C, H·r, W·r): sub-pixel convolution's upsampling (Shi et al., 2016).
+
+    Shape: (*, C·r², H, W) → (*, C, H·r, W·r)
+    """
+    r = int(upscale_factor)
+    if r <= 0:
+        raise ValueError(f"pixel_shuffle: upscale_factor must be positive, got {upscale_factor}")
+    if input.ndim < 3 or input.shape[-3] % (r * r):
+        raise ValueError(f"pixel_shuffle: expected input of shape (*, C·{r * r}, H, W) (channels divisible by "
+                         f"upscale_factor² = {r * r}), got shape {tuple(input.shape)}")
+    *lead, c, h, w = input.shape
+    n = len(lead)
+    x = input.reshape((*lead, c // (r * r), r, r, h, w))
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)  # (*, C, H, r, W, r)
+    return x.reshape((*lead, c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """Inverse of :func:`pixel_shuffle`: (*, C, H·r, W·r) → (*, C·r², H, W).
+
+    Shape: (*, C, H·r, W·r) → (*, C·r², H, W)
+    """
+    r = int(downscale_factor)
+    if r <= 0:
+        raise ValueError(f"pixel_unshuffle: downscale_factor must be positive, got {downscale_factor}")
+    if input.ndim < 3 or input.shape[-2] % r or input.shape[-1] % r:
+        raise ValueError(f"pixel_unshuffle: expected input of shape (*, C, H·{r}, W·{r}) (height and width "
+                         f"divisible by downscale_factor = {r}), got shape {tuple(input.shape)}")
+    *lead, c, h, w = input.shape
+    n = len(lead)
+    x = input.reshape((*lead, c, h // r, r, w // r, r))
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)  # (*, C, r, r, H, W)
+    return x.reshape((*lead, c * r * r, h // r, w // r))

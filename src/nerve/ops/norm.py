@@ -397,3 +397,82 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     params = _check_affine(input, weight, bias, (c,), op, "one value per channel")
     return GroupNorm.apply(input, *params, has_weight=weight is not None, has_bias=bias is not None,
                            num_groups=int(num_groups), eps=float(eps))
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    r"""Normalize each channel of each sample over its positions (biased variance), then scale and shift.
+
+    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} \cdot \gamma + \beta
+
+    With ``use_input_stats`` the statistics are each (sample, channel)'s own: group norm with one channel per
+    group. The running statistics, when given, are updated in place with the mean over the batch of each
+    instance's mean and unbiased variance (as in PyTorch). Without it the running statistics normalise,
+    as in batch norm's eval mode.
+
+    Args:
+        input: (N, C, *) floating tensor with more than one position per channel.
+        running_mean, running_var: (C,) buffers, or None (then ``use_input_stats`` must be True).
+        weight, bias: (C,) per-channel scale and shift, or None.
+        use_input_stats: normalise with each instance's statistics (default True).
+        momentum: weight of the new statistics in the running average (default 0.1).
+        eps: added to the variance for stability (default 1e-5).
+
+    Shape:
+        - Input: (N, C, L) or (N, C, H, W) (any (N, C, *))
+        - Output: the input's shape
+    """
+    op = "instance_norm"
+    _check_input(input, op, "(N, C, *)", 3)
+    n, c = input.shape[:2]
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, training=False, eps=eps)
+    positions = math.prod(input.shape[2:])
+    if positions == 1:
+        raise ValueError(f"{op}: expected more than 1 spatial element when using the input's statistics, got "
+                         f"input of shape {tuple(input.shape)} (the variance of a single value is undefined)")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{op}: give both running_mean and running_var, or neither")
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
+        if stat is not None and tuple(stat.shape) != (c,):
+            raise ValueError(f"{op}: {name} must have shape ({c},), one value per channel, got {tuple(stat.shape)}")
+    out = group_norm(input, c, weight, bias, eps)
+    if running_mean is not None and running_var is not None:
+        x3 = input.data.reshape(n, c, positions)
+        mean = x3.mean(axis=2, dtype=np.float64).mean(axis=0)
+        var = x3.var(axis=2, ddof=1, dtype=np.float64).mean(axis=0)
+        running_mean.data[...] = running_mean.data * (1.0 - momentum) + mean * momentum
+        running_var.data[...] = running_var.data * (1.0 - momentum) + var * momentum
+    return out
+
+
+def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    r"""Root-mean-square normalization over the trailing ``normalized_shape`` dims (Zhang & Sennrich, 2019).
+
+    .. math:: y = \frac{x}{\sqrt{\mathrm{mean}(x^2) + \epsilon}} \odot \gamma
+
+    No mean is subtracted. ``eps=None`` uses the machine epsilon of the input's dtype (as PyTorch).
+
+    Shape:
+        - Input: (*, *normalized_shape)
+        - Output: the input's shape
+    """
+    op = "rms_norm"
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, int | np.integer) else tuple(
+        int(s) for s in normalized_shape
+    )
+    if not shape:
+        raise ValueError(f"{op}: normalized_shape must have at least one dim, got {normalized_shape!r}")
+    expected = "(*, " + ", ".join(str(s) for s in shape) + ")"
+    _check_input(input, op, expected, 0)
+    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise ValueError(
+            f"{op}: normalized_shape={shape} expects input of shape {expected}, got shape {tuple(input.shape)}"
+        )
+    _check_affine(input, weight, None, shape, op, "normalized_shape")
+    eps = float(np.finfo(input.data.dtype).eps) if eps is None else float(eps)
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    out = input * ((input * input).mean(dim=dims, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight

@@ -314,3 +314,98 @@ def avg_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
     """Mean over each window of a sequence batch (N, C, L) → (N, C, L_out)."""
     return avg_pool_checked(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1,
                             "avg_pool1d")
+
+
+# --- adaptive max pooling ----------------------------------------------------------------------------------------
+
+
+def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive bins: output i covers input [floor(i·size/out), ceil((i+1)·size/out))."""
+    return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
+
+
+def adaptive_max_argmax(x: np.ndarray, out_hw: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """Maxima (N, C, oh, ow) over adaptive bins of an NCHW array, and each one's int64 position in the H·W plane.
+
+    One vectorised reduction per output position (oh·ow of them, few by design: adaptive pooling shrinks to a
+    fixed head size). Ties go to the first maximum and a bin holding NaN to its last NaN, as in PyTorch.
+    """
+    n, c, h, w = x.shape
+    best = np.empty((n, c, *out_hw), dtype=x.dtype)
+    index = np.empty((n, c, *out_hw), dtype=np.int64)
+    for i, (r0, r1) in enumerate(adaptive_bins(h, out_hw[0])):
+        for j, (c0, c1) in enumerate(adaptive_bins(w, out_hw[1])):
+            window = x[:, :, r0:r1, c0:c1].reshape(n, c, -1)
+            arg = np.argmax(window, axis=2)  # the first maximum (or the first NaN, corrected below)
+            if x.dtype.kind == "f":
+                nan = np.isnan(window)
+                last_nan = nan.shape[2] - 1 - np.argmax(nan[:, :, ::-1], axis=2)
+                arg = np.where(nan.any(axis=2), last_nan, arg)
+            best[:, :, i, j] = np.take_along_axis(window, arg[:, :, None], axis=2)[:, :, 0]
+            index[:, :, i, j] = (r0 + arg // (c1 - c0)) * w + c0 + arg % (c1 - c0)
+    return best, index
+
+
+class AdaptiveMaxPool2d(Function):
+    """``out[n, c, i, j] = max`` over adaptive bin (i, j) of the H×W plane (bins may overlap); the gradient
+    goes to the position each maximum came from."""
+
+    def forward(self, x: np.ndarray, *, out_hw: Pair) -> np.ndarray:
+        best, index = adaptive_max_argmax(x, out_hw)
+        self.saved = (index,)
+        self.x_shape = x.shape
+        return best
+
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        (index,) = self.saved
+        n, c, h, w = self.x_shape
+        gx = np.zeros((n, c, h * w), dtype=g.dtype)
+        lead = np.arange(n)[:, None], np.arange(c)[None, :]
+        for i in range(index.shape[2]):
+            for j in range(index.shape[3]):
+                gx[lead[0], lead[1], index[:, :, i, j]] += g[:, :, i, j]  # one index per (n, c): no collisions
+        return (gx.reshape(self.x_shape),)
+
+
+def _adaptive_max(x: Tensor, output_size: int | Sequence[int | None] | None, return_indices: bool, spatial: int,
+                  where: str) -> Tensor | tuple[Tensor, Tensor]:
+    layout = "N, C, L" if spatial == 1 else "N, C, H, W"
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{where}: expected a Tensor input, got {type(x).__name__}")
+    if x.ndim not in (spatial + 1, spatial + 2):
+        raise ValueError(f"{where}: expected a {spatial + 2}-D ({layout}) or {spatial + 1}-D (unbatched) input, "
+                         f"got shape {tuple(x.shape)}")
+    if x.ndim == spatial + 1:
+        out = _adaptive_max(unsqueeze(x, 0), output_size, return_indices, spatial, where)
+        return tuple(squeeze(t, 0) for t in out) if isinstance(out, tuple) else squeeze(out, 0)  # type: ignore
+    sizes = (output_size,) * spatial if output_size is None or isinstance(output_size, int | np.integer) \
+        else tuple(output_size)
+    if len(sizes) != spatial:
+        raise ValueError(f"{where}: output_size must be an int or {spatial} ints, got {output_size!r}")
+    # None keeps the input's size along that dim, as in PyTorch
+    sizes = tuple(int(x.shape[2 + i]) if s is None else int(s) for i, s in enumerate(sizes))
+    if any(s < 1 for s in sizes) or any(n == 0 for n in x.shape[2:]):
+        raise ValueError(f"{where}: output_size must be positive and the input non-empty, got output_size "
+                         f"{output_size!r} for input of shape {tuple(x.shape)}")
+    out_hw = (1, *sizes) if spatial == 1 else sizes
+    pooled = _from_2d(AdaptiveMaxPool2d.apply(_as_2d(x, spatial), out_hw=out_hw), spatial)
+    if not return_indices:
+        return pooled
+    _, index = adaptive_max_argmax(_as_2d(x, spatial).data, out_hw)
+    return pooled, _wrap(index.reshape(pooled.shape))
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: int | Sequence[int | None],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Max over PyTorch's adaptive bins so the output is exactly ``output_size`` (None keeps a dim).
+
+    Shape: (N, C, H, W) → (N, C, oh, ow), or (C, H, W) → (C, oh, ow); with ``return_indices`` also the int64
+    position of each maximum in its flattened H·W input plane.
+    """
+    return _adaptive_max(input, output_size, return_indices, 2, "adaptive_max_pool2d")
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: int | Sequence[int],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Max over adaptive bins of (N, C, L) → (N, C, output_size); indices are positions in L."""
+    return _adaptive_max(input, output_size, return_indices, 1, "adaptive_max_pool1d")

@@ -5,24 +5,40 @@ Without a non-linearity between them, stacked linear layers collapse into one li
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
+
+from nerve._dtypes import as_dtype, get_default_dtype
 from nerve.nn import functional as F
+from nerve.nn import init
 from nerve.nn.modules.module import Module
+from nerve.nn.parameter import Parameter
 from nerve.tensor import Tensor
 
 
+def _inplace_repr(inplace: bool, sep: str = "") -> str:
+    return f"{sep}inplace=True" if inplace else ""
+
+
 class ReLU(Module):
-    """max(0, x): cheap, and its gradient does not vanish for x > 0. ``inplace`` is accepted and ignored.
+    """max(0, x): cheap, and its gradient does not vanish for x > 0.
+
+    ``inplace`` (here and on every activation that has it) is accepted for PyTorch compatibility: the result
+    is the same, returned as a new tensor.
 
     Shape: any; output has the input's shape.
     """
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(x)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
 
 
 class LeakyReLU(Module):
@@ -31,12 +47,13 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}{_inplace_repr(self.inplace, ', ')}"
 
 
 class ELU(Module):
@@ -45,12 +62,13 @@ class ELU(Module):
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = alpha
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.elu(x, self.alpha)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}{_inplace_repr(self.inplace, ', ')}"
 
 
 class GELU(Module):
@@ -103,9 +121,13 @@ class SiLU(Module):
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.silu(x)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
 
 
 class Hardtanh(Module):
@@ -117,22 +139,23 @@ class Hardtanh(Module):
             raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
         self.min_val = min_val
         self.max_val = max_val
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.hardtanh(x, self.min_val, self.max_val)
 
     def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_repr(self.inplace, ', ')}"
 
 
 class ReLU6(Hardtanh):
     """min(max(0, x), 6)."""
 
     def __init__(self, inplace: bool = False) -> None:
-        super().__init__(0.0, 6.0)
+        super().__init__(0.0, 6.0, inplace)
 
     def extra_repr(self) -> str:
-        return ""  # the bounds are fixed, so PyTorch prints just ``ReLU6()``
+        return _inplace_repr(self.inplace)  # the bounds are fixed, so PyTorch prints just ``ReLU6()``
 
 
 class Softmax(Module):
@@ -165,6 +188,183 @@ class LogSoftmax(Module):
         if self.dim is None:
             raise ValueError("LogSoftmax: pass dim explicitly, e.g. nn.LogSoftmax(dim=-1)")
         return F.log_softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmin(Module):
+    """exp(-x) / sum(exp(-x)) along ``dim``: softmax of the negated input, weighting small values most.
+
+    Shape: any; output has the input's shape and sums to 1 along ``dim``.
+    """
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.dim is None:
+            raise ValueError("Softmin: pass dim explicitly, e.g. nn.Softmin(dim=-1)")
+        return F.softmin(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """x for x > 0, ``weight * x`` otherwise, the slope learned: one for all channels or one per channel.
+
+    Args:
+        num_parameters: 1 (one shared slope) or the number of channels C (dim 1 of the input) (default 1).
+        init: initial slope (default 0.25).
+        dtype: parameter dtype (default float32).
+
+    Shape: (N, C, *) or any shape when ``num_parameters`` is 1; output has the input's shape.
+
+    Example:
+        >>> nn.PReLU(3)(nerve.randn(2, 3, 4)).shape
+        (2, 3, 4)
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = None) -> None:
+        super().__init__()
+        if num_parameters <= 0:
+            raise ValueError(f"PReLU: num_parameters must be positive, got {num_parameters}")
+        self.num_parameters = num_parameters
+        self.init = init
+        dt = get_default_dtype() if dtype is None else as_dtype(dtype)
+        self.weight = Parameter(np.empty(num_parameters, dtype=dt))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.constant_(self.weight, self.init)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.num_parameters > 1 and (x.ndim < 2 or x.shape[1] != self.num_parameters):
+            c = self.num_parameters
+            raise ValueError(f"PReLU(num_parameters={c}): expected input with {c} channels (N, {c}, *), "
+                             f"got shape {tuple(x.shape)}")
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class SELU(Module):
+    """scale * elu(x, alpha) with scale ≈ 1.0507, alpha ≈ 1.6733 (self-normalising networks).
+
+    Shape: any; output has the input's shape.
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.selu(x)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class CELU(Module):
+    """x for x > 0, ``alpha * (exp(x / alpha) - 1)`` otherwise (continuously differentiable ELU).
+
+    Shape: any; output has the input's shape.
+    """
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        if alpha == 0:
+            raise ValueError("CELU: alpha must be non-zero (it divides the input), got 0")
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.celu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}{_inplace_repr(self.inplace, ', ')}"
+
+
+class Mish(Module):
+    """x * tanh(softplus(x)): smooth and non-monotonic.
+
+    Shape: any; output has the input's shape.
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.mish(x)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class Hardswish(Module):
+    """x * relu6(x + 3) / 6: a cheap piecewise approximation of SiLU (MobileNetV3).
+
+    Shape: any; output has the input's shape.
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardswish(x)
+
+
+class Hardsigmoid(Module):
+    """relu6(x + 3) / 6: a piecewise-linear sigmoid.
+
+    Shape: any; output has the input's shape.
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardsigmoid(x)
+
+
+class LogSigmoid(Module):
+    """log(sigmoid(x)), computed as -softplus(-x) so it stays finite for large negative x.
+
+    Shape: any; output has the input's shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.logsigmoid(x)
+
+
+class Softsign(Module):
+    """x / (1 + |x|), in (-1, 1).
+
+    Shape: any; output has the input's shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softsign(x)
+
+
+class GLU(Module):
+    """Gated linear unit: ``a * sigmoid(b)`` with a, b the two halves of the input along ``dim``.
+
+    Shape: (*, 2N, *) → (*, N, *), halving ``dim``.
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.glu(x, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

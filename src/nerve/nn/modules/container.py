@@ -1,4 +1,4 @@
-"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``."""
+"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``, ``ParameterDict``."""
 
 from __future__ import annotations
 
@@ -222,3 +222,71 @@ class ParameterList(Module):
 
     def __iter__(self) -> Iterator[Parameter]:
         return iter(self._parameters.values())  # type: ignore[arg-type]
+
+
+class ParameterDict(Module):
+    """A dict of parameters registered under their keys; plain tensors and arrays are wrapped in ``Parameter``.
+
+    Example:
+        >>> scales = nn.ParameterDict({"a": nn.Parameter(nerve.ones(3))})
+        >>> scales["b"] = nerve.zeros(2)
+        >>> sorted(scales.state_dict())
+        ['a', 'b']
+    """
+
+    def __init__(self, parameters: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None) -> None:
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]  # type: ignore[return-value]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict: keys must be strings, got {type(key).__name__}")
+        self.register_parameter(key, value if isinstance(value, Parameter) else Parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._parameters
+
+    def keys(self) -> Iterable[str]:
+        return self._parameters.keys()
+
+    def values(self) -> Iterable[Parameter]:
+        return self._parameters.values()  # type: ignore[return-value]
+
+    def items(self) -> Iterable[tuple[str, Parameter]]:
+        return self._parameters.items()  # type: ignore[return-value]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._parameters.get(key, default)
+
+    def update(self, parameters: Mapping[str, Any] | ParameterDict | Iterable[tuple[str, Any]]) -> None:
+        """Add pairs in order; a plain (unordered) mapping is added in sorted key order, as in PyTorch."""
+        if isinstance(parameters, OrderedDict | ParameterDict):
+            pairs: Iterable[tuple[str, Any]] = parameters.items()
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        else:
+            pairs = parameters
+        for key, value in pairs:
+            self[key] = value
+
+    def pop(self, key: str) -> Parameter:
+        return self._parameters.pop(key)  # type: ignore[return-value]
+
+    def clear(self) -> None:
+        self._parameters.clear()
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ParameterDict has no forward(); index it in your module's forward")

@@ -133,3 +133,105 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
+
+
+class KLDivLoss(_Loss):
+    """Kullback-Leibler divergence ``target * (log(target) - input)`` of log-probabilities ``input``.
+
+    Args:
+        reduction: 'batchmean' (sum / batch size: the KL divergence per sample), 'sum', 'none', or 'mean'
+            (mean over all elements; PyTorch's default, which warns that it is not the KL divergence).
+        log_target: the target is given as log-probabilities (default False).
+
+    Shape: input and target of the same shape; output scalar, or that shape with 'none'.
+
+    Example:
+        >>> loss = nn.KLDivLoss(reduction="batchmean")
+        >>> loss(F.log_softmax(logits, dim=1), target_probs)
+    """
+
+    def __init__(self, reduction: Literal["mean", "batchmean", "sum", "none"] = "mean",
+                 log_target: bool = False) -> None:
+        if reduction not in ("mean", "batchmean", "sum", "none"):
+            raise ValueError(f"KLDivLoss: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
+        Module.__init__(self)  # _Loss's check knows no 'batchmean'
+        self.reduction = reduction  # type: ignore[assignment]
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class MarginRankingLoss(_Loss):
+    """max(0, -target · (input1 - input2) + margin), target 1 where input1 should rank higher, -1 otherwise.
+
+    Shape: input1, input2 and target (N,) or (); output scalar, or (N,) with 'none'.
+    """
+
+    def __init__(self, margin: float = 0.0, reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return F.margin_ranking_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """max(d(anchor, positive) - d(anchor, negative) + margin, 0), d the pairwise p-norm distance.
+
+    Args:
+        margin: required gap between the distances (default 1.0).
+        p: norm degree (default 2).
+        eps: added to differences, as in ``PairwiseDistance`` (default 1e-6).
+        swap: use min(d(a, n), d(p, n)) as the negative distance (default False).
+
+    Shape: anchor, positive and negative (N, D) or (D,); output scalar, or (N,) with 'none'.
+    """
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                 reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        if margin <= 0:
+            raise ValueError(f"TripletMarginLoss: margin must be greater than 0, got {margin}")
+        self.margin = margin
+        self.p = p
+        self.eps = eps
+        self.swap = swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return F.triplet_margin_loss(anchor, positive, negative, margin=self.margin, p=self.p, eps=self.eps,
+                                     swap=self.swap, reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(_Loss):
+    """1 - cos(input1, input2) where target is 1, max(0, cos - margin) where target is -1.
+
+    Shape: input1 and input2 (N, D) or (D,); target (N,) or (); output scalar, or (N,) with 'none'.
+    """
+
+    def __init__(self, margin: float = 0.0, reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
+
+
+class GaussianNLLLoss(_Loss):
+    """Negative log-likelihood of ``target`` under N(input, var): ``0.5 (log var + (input - target)^2 / var)``.
+
+    Args:
+        full: add the constant 0.5 log(2π) (default False).
+        eps: floor on ``var`` (the gradient passes through it, as in PyTorch) (default 1e-6).
+
+    Shape: input and target (N, *); var of the input's shape, its last dim 1, or without it; output scalar,
+    or the input's shape with 'none'.
+    """
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        self.full = full
+        self.eps = eps
+
+    def forward(self, input: Tensor, target: Tensor, var: Tensor | float) -> Tensor:
+        return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps, reduction=self.reduction)

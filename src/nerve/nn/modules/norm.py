@@ -1,10 +1,11 @@
-"""Normalization layers: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``, ``GroupNorm``.
+"""Normalization layers: ``BatchNorm1d/2d``, ``InstanceNorm1d/2d``, ``LayerNorm``, ``GroupNorm``, ``RMSNorm``.
 
 Names, buffers, defaults and initialisation follow PyTorch, so a PyTorch ``state_dict`` loads directly.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -310,3 +311,151 @@ class GroupNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.bias is not None}")
+
+
+class _InstanceNorm(_BatchNorm):
+    """Shared by ``InstanceNorm1d`` and ``InstanceNorm2d``: batch norm's parameters and buffers, per-instance
+    statistics. Subclasses give the batched layout; the unbatched one drops N."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, dtype: Any = None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias=bias)
+
+    def _check_input(self, x: Tensor) -> None:
+        name = f"{type(self).__name__}({self.num_features})"
+        _check_tensor(x, name)
+        batched = max(self._layouts)
+        layouts = " or ".join(self._layouts.values()).replace("C", str(self.num_features))
+        if x.ndim not in self._layouts:
+            raise ValueError(f"{name}: expected {batched}-D or {batched - 1}-D (unbatched) input {layouts}, "
+                             f"got {x.ndim}-D input of shape {tuple(x.shape)}")
+        channels = x.shape[x.ndim - batched + 1]
+        if channels != self.num_features:
+            if self.affine or self.track_running_stats:
+                raise ValueError(f"{name}: expected input with {self.num_features} channels {layouts}, "
+                                 f"got shape {tuple(x.shape)}")
+            warnings.warn(  # as PyTorch: without affine parameters or running statistics C is not used
+                f"{name}: input's size at dim={x.ndim - batched + 1} does not match num_features. You can "
+                "silence this warning by not passing in num_features, which is not used because affine=False",
+                UserWarning, stacklevel=3,
+            )
+        _check_dtype(x, self.weight, name)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        if x.ndim < max(self._layouts):  # unbatched
+            return self.forward(x.unsqueeze(0)).squeeze(0)
+        use_input_stats = self.training or not self.track_running_stats
+        if use_input_stats and int(np.prod(x.shape[2:])) == 1:
+            raise ValueError(f"{type(self).__name__}({self.num_features}): expected more than 1 spatial element "
+                             f"when training, got input of shape {tuple(x.shape)}")
+        # NOTE: as PyTorch, momentum=None means 0 here (no cumulative average) and num_batches_tracked stays put
+        return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
+                               0.0 if self.momentum is None else self.momentum, self.eps)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    r"""Instance normalization: each channel of each sample normalised over its positions (Ulyanov et al., 2016).
+
+    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} \cdot \gamma + \beta
+
+    The mean and (biased) variance are per (sample, channel) over L, in training and eval mode alike, unless
+    ``track_running_stats``: then running estimates (updated in training with the batch mean of the
+    instances' statistics) normalise in eval mode.
+
+    Args:
+        num_features: number of channels C.
+        eps: added to the variance for stability (default 1e-5).
+        momentum: weight of each batch in the running estimates (default 0.1).
+        affine: learn a per-channel ``weight`` (init 1) and ``bias`` (init 0) (default False).
+        track_running_stats: keep ``running_mean``, ``running_var`` and ``num_batches_tracked`` buffers
+            and use them in eval mode (default False).
+        dtype: parameter and buffer dtype (default float32).
+        bias: keyword-only; learn the ``bias`` too, when ``affine`` (default True).
+
+    Shape:
+        - Input: (N, C, L) or (C, L)
+        - Output: the input's shape
+
+    Example:
+        >>> nn.InstanceNorm1d(4)(nerve.randn(2, 4, 10)).shape
+        (2, 4, 10)
+    """
+
+    _layouts: ClassVar[dict[int, str]] = {2: "(C, L)", 3: "(N, C, L)"}
+
+
+class InstanceNorm2d(_InstanceNorm):
+    r"""Instance normalization of images: each channel of each sample over its H×W positions (style transfer).
+
+    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} \cdot \gamma + \beta
+
+    Arguments, training and eval mode are as in :class:`InstanceNorm1d`.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W)
+        - Output: the input's shape
+
+    Example:
+        >>> nn.InstanceNorm2d(3, affine=True)(nerve.randn(2, 3, 8, 8)).shape
+        (2, 3, 8, 8)
+    """
+
+    _layouts: ClassVar[dict[int, str]] = {3: "(C, H, W)", 4: "(N, C, H, W)"}
+
+
+class RMSNorm(Module):
+    r"""Root-mean-square normalization over the trailing ``normalized_shape`` dims (Zhang & Sennrich, 2019).
+
+    .. math:: y = \frac{x}{\sqrt{\mathrm{mean}(x^2) + \epsilon}} \odot \gamma
+
+    Unlike layer norm no mean is subtracted and there is no bias (LLaMA, T5).
+
+    Args:
+        normalized_shape: trailing shape to normalise over (an int means the last dim).
+        eps: added to the mean square; None uses the machine epsilon of the input's dtype (default None).
+        elementwise_affine: learn ``weight`` (init 1) of shape ``normalized_shape`` (default True).
+        dtype: parameter dtype (default float32).
+
+    Shape:
+        - Input: (*, *normalized_shape)
+        - Output: the input's shape
+
+    Example:
+        >>> nn.RMSNorm(64)(nerve.randn(2, 10, 64)).shape
+        (2, 10, 64)
+    """
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float | None = None,
+                 elementwise_affine: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int | np.integer):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        if not self.normalized_shape or min(self.normalized_shape) <= 0:
+            raise ValueError(f"RMSNorm: normalized_shape must be non-empty and positive, got {normalized_shape!r}")
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        dt = get_default_dtype() if dtype is None else as_dtype(dtype)
+        _optional_parameter(self, "weight", self.normalized_shape, dt, elementwise_affine)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, x: Tensor) -> Tensor:
+        name = f"RMSNorm({self.normalized_shape})"
+        _check_tensor(x, name)
+        k = len(self.normalized_shape)
+        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
+            trailing = ", ".join(str(s) for s in self.normalized_shape)
+            raise ValueError(
+                f"{name}: expected input whose last {k} dim(s) are {self.normalized_shape}, i.e. shape "
+                f"(*, {trailing}), got shape {tuple(x.shape)}"
+            )
+        _check_dtype(x, self.weight, name)
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -1,4 +1,4 @@
-"""Pooling layers: max and average over windows, and adaptive average pooling to a fixed output size."""
+"""Pooling layers: max and average over windows, and adaptive average and max pooling to a fixed output size."""
 
 from __future__ import annotations
 
@@ -125,3 +125,34 @@ class AdaptiveAvgPool1d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class _AdaptiveMaxPoolNd(Module):
+    def __init__(self, output_size: int | tuple[int | None, ...] | None, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Max pooling whose windows adapt so the output is exactly ``output_size`` (int, pair, or None to keep
+    a dim); ``return_indices`` also returns each maximum's int64 position in the H·W plane.
+
+    Shape: (N, C, H, W) → (N, C, oh, ow), or (C, H, W) → (C, oh, ow)
+    """
+
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Adaptive max pooling of (N, C, L) to (N, C, output_size); ``return_indices`` gives positions in L.
+
+    Shape: (N, C, L) → (N, C, output_size), or (C, L) → (C, output_size)
+    """
+
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return F.adaptive_max_pool1d(x, self.output_size, self.return_indices)
