@@ -338,6 +338,22 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return input * scale.reshape(channel_shape) + shift.reshape(channel_shape)
 
 
+def _trailing_shape(input: Tensor, normalized_shape: int | Sequence[int], op: str) -> tuple[int, ...]:
+    """``normalized_shape`` as a tuple, checked against the input's trailing dims (layer and RMS norm)."""
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, int | np.integer) else tuple(
+        int(s) for s in normalized_shape
+    )
+    if not shape:
+        raise ValueError(f"{op}: normalized_shape must have at least one dim, got {normalized_shape!r}")
+    expected = "(*, " + ", ".join(str(s) for s in shape) + ")"
+    _check_input(input, op, expected, 0)
+    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise ValueError(
+            f"{op}: normalized_shape={shape} expects input of shape {expected}, got shape {tuple(input.shape)}"
+        )
+    return shape
+
+
 def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     r"""Normalize each sample over its last ``len(normalized_shape)`` dims (biased variance), then scale and shift.
@@ -353,17 +369,7 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
         - Output: the input's shape
     """
     op = "layer_norm"
-    shape = (int(normalized_shape),) if isinstance(normalized_shape, int | np.integer) else tuple(
-        int(s) for s in normalized_shape
-    )
-    if not shape:
-        raise ValueError(f"{op}: normalized_shape must have at least one dim, got {normalized_shape!r}")
-    expected = "(*, " + ", ".join(str(s) for s in shape) + ")"
-    _check_input(input, op, expected, 0)
-    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape):]) != shape:
-        raise ValueError(
-            f"{op}: normalized_shape={shape} expects input of shape {expected}, got shape {tuple(input.shape)}"
-        )
+    shape = _trailing_shape(input, normalized_shape, op)
     params = _check_affine(input, weight, bias, shape, op, "normalized_shape")
     return LayerNorm.apply(input, *params, has_weight=weight is not None, has_bias=bias is not None,
                            normalized_ndim=len(shape), eps=float(eps))
@@ -460,17 +466,7 @@ def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tenso
         - Output: the input's shape
     """
     op = "rms_norm"
-    shape = (int(normalized_shape),) if isinstance(normalized_shape, int | np.integer) else tuple(
-        int(s) for s in normalized_shape
-    )
-    if not shape:
-        raise ValueError(f"{op}: normalized_shape must have at least one dim, got {normalized_shape!r}")
-    expected = "(*, " + ", ".join(str(s) for s in shape) + ")"
-    _check_input(input, op, expected, 0)
-    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape):]) != shape:
-        raise ValueError(
-            f"{op}: normalized_shape={shape} expects input of shape {expected}, got shape {tuple(input.shape)}"
-        )
+    shape = _trailing_shape(input, normalized_shape, op)
     _check_affine(input, weight, None, shape, op, "normalized_shape")
     eps = float(np.finfo(input.data.dtype).eps) if eps is None else float(eps)
     dims = tuple(range(input.ndim - len(shape), input.ndim))

@@ -35,10 +35,7 @@ class Adadelta(Optimizer):
                  weight_decay: float = 0.0, *, maximize: bool = False) -> None:
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Adadelta: invalid rho {rho} (must be in [0, 1])")
-        if eps < 0:
-            raise ValueError(f"Adadelta: invalid eps {eps} (must be >= 0)")
-        if weight_decay < 0:
-            raise ValueError(f"Adadelta: invalid weight_decay {weight_decay} (must be >= 0)")
+        self._check_options(eps=eps, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
 
     def _state_names(self, group: dict[str, Any]) -> tuple[str, ...]:

@@ -10,6 +10,32 @@ import numpy as np
 from nerve.optim.optimizer import Optimizer, ParamsT
 
 
+def decayed_gradient(group: dict[str, Any], param: np.ndarray, grad: np.ndarray, decoupled: bool) -> np.ndarray:
+    """The gradient the Adam family steps on: negated to maximize, plus L2 weight decay ``λθ``, or with
+    ``decoupled`` the parameter shrunk by ``1 - ηλ`` in place instead (AdamW's decay)."""
+    if group["maximize"]:
+        grad = -grad
+    lr, wd = group["lr"], group["weight_decay"]
+    if wd:
+        if decoupled:
+            param *= 1 - lr * wd
+        else:
+            grad = grad + wd * param
+    return grad
+
+
+def update_moments(m: np.ndarray, v: np.ndarray, grad: np.ndarray, beta1: float, beta2: float,
+                   tmp: np.ndarray) -> None:
+    """In place: ``m <- beta1 m + (1 - beta1) g`` and ``v <- beta2 v + (1 - beta2) g²`` (``tmp``: scratch)."""
+    np.subtract(grad, m, out=tmp)  # m <- lerp(m, g, 1 - beta1) = m + (1 - beta1)(g - m)
+    tmp *= 1 - beta1
+    m += tmp
+    v *= beta2
+    np.multiply(grad, grad, out=tmp)
+    tmp *= 1 - beta2
+    v += tmp
+
+
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba), with bias correction.
 
@@ -35,12 +61,7 @@ class Adam(Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
                  maximize: bool = False) -> None:
-        if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"{type(self).__name__}: invalid betas {betas} (each must be in [0, 1))")
-        if eps < 0:
-            raise ValueError(f"{type(self).__name__}: invalid eps {eps} (must be >= 0)")
-        if weight_decay < 0:
-            raise ValueError(f"{type(self).__name__}: invalid weight_decay {weight_decay} (must be >= 0)")
+        self._check_options(betas, eps=eps, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 
@@ -49,22 +70,10 @@ class Adam(Optimizer):
 
     def _update(self, group: dict[str, Any], param: np.ndarray, grad: np.ndarray,
                 state: dict[str, np.ndarray], step: int, tmp: np.ndarray) -> None:
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
-        if wd:
-            if self._decoupled:
-                param *= 1 - lr * wd
-            else:
-                grad = grad + wd * param
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        grad = decayed_gradient(group, param, grad, self._decoupled)
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        np.subtract(grad, m, out=tmp)  # m <- lerp(m, g, 1 - beta1) = m + (1 - beta1)(g - m)
-        tmp *= 1 - beta1
-        m += tmp
-        v *= beta2  # v <- beta2 v + (1 - beta2) g^2
-        np.multiply(grad, grad, out=tmp)
-        tmp *= 1 - beta2
-        v += tmp
+        update_moments(m, v, grad, beta1, beta2, tmp)
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]

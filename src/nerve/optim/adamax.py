@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from nerve.optim.adam import decayed_gradient
 from nerve.optim.optimizer import Optimizer, ParamsT
 
 
@@ -32,12 +33,7 @@ class Adamax(Optimizer):
 
     def __init__(self, params: ParamsT, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, *, maximize: bool = False) -> None:
-        if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Adamax: invalid betas {betas} (each must be in [0, 1))")
-        if eps < 0:
-            raise ValueError(f"Adamax: invalid eps {eps} (must be >= 0)")
-        if weight_decay < 0:
-            raise ValueError(f"Adamax: invalid weight_decay {weight_decay} (must be >= 0)")
+        self._check_options(betas, eps=eps, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
 
@@ -46,11 +42,8 @@ class Adamax(Optimizer):
 
     def _update(self, group: dict[str, Any], param: np.ndarray, grad: np.ndarray,
                 state: dict[str, np.ndarray], step: int, tmp: np.ndarray) -> None:
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
-        if wd:
-            grad = grad + wd * param
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        grad = decayed_gradient(group, param, grad, decoupled=False)
         m, u = state["exp_avg"], state["exp_inf"]
         np.subtract(grad, m, out=tmp)
         tmp *= 1 - beta1

@@ -79,18 +79,26 @@ class LRScheduler:
 _LRScheduler = LRScheduler  # PyTorch's old name, still used by older code
 
 
+def _lambdas_per_group(optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+                       name: str) -> list[Callable[[int], float]]:
+    """One function for every param group, or one each (LambdaLR, MultiplicativeLR)."""
+    n = len(optimizer.param_groups)
+    if callable(lr_lambda):
+        return [lr_lambda] * n
+    if len(lr_lambda) != n:
+        raise ValueError(f"{name}: expected {n} lr_lambdas, got {len(lr_lambda)}")
+    for fn in lr_lambda:
+        if not callable(fn):
+            raise TypeError(f"{name}: lr_lambda must be a function, got {type(fn).__name__}")
+    return list(lr_lambda)
+
+
 class LambdaLR(LRScheduler):
     """lr = initial_lr * lr_lambda(epoch) (one function, or one per group)."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
                  last_epoch: int = -1) -> None:
-        n = len(optimizer.param_groups)
-        if callable(lr_lambda):
-            self.lr_lambdas = [lr_lambda] * n
-        else:
-            if len(lr_lambda) != n:
-                raise ValueError(f"LambdaLR: expected {n} lr_lambdas, got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
+        self.lr_lambdas = _lambdas_per_group(optimizer, lr_lambda, "LambdaLR")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -213,16 +221,7 @@ class MultiplicativeLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
                  last_epoch: int = -1) -> None:
-        n = len(optimizer.param_groups)
-        if callable(lr_lambda):
-            self.lr_lambdas = [lr_lambda] * n
-        else:
-            if len(lr_lambda) != n:
-                raise ValueError(f"MultiplicativeLR: expected {n} lr_lambdas, got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        for fn in self.lr_lambdas:
-            if not callable(fn):
-                raise TypeError(f"MultiplicativeLR: lr_lambda must be a function, got {type(fn).__name__}")
+        self.lr_lambdas = _lambdas_per_group(optimizer, lr_lambda, "MultiplicativeLR")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nerve.optim.adam import decayed_gradient, update_moments
 from nerve.optim.optimizer import Optimizer, ParamsT
 
 
@@ -41,14 +42,7 @@ class NAdam(Optimizer):
     def __init__(self, params: ParamsT, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
-        if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"NAdam: invalid betas {betas} (each must be in [0, 1))")
-        if eps < 0:
-            raise ValueError(f"NAdam: invalid eps {eps} (must be >= 0)")
-        if weight_decay < 0:
-            raise ValueError(f"NAdam: invalid weight_decay {weight_decay} (must be >= 0)")
-        if momentum_decay < 0:
-            raise ValueError(f"NAdam: invalid momentum_decay {momentum_decay} (must be >= 0)")
+        self._check_options(betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize))
@@ -58,28 +52,16 @@ class NAdam(Optimizer):
 
     def _update(self, group: dict[str, Any], param: np.ndarray, grad: np.ndarray,
                 state: dict[str, np.ndarray], step: int, tmp: np.ndarray) -> None:
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         psi = group["momentum_decay"]
-        if group["maximize"]:
-            grad = -grad
-        if wd:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * wd
-            else:
-                grad = grad + wd * param
+        grad = decayed_gradient(group, param, grad, group["decoupled_weight_decay"])
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         mu_product = state["mu_product"]
         mu_product *= mu  # NOTE: a float32 running product, as PyTorch keeps it (it cannot be recomputed
         product = float(mu_product)  # from the step alone once a scheduler changes beta1)
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        np.subtract(grad, m, out=tmp)
-        tmp *= 1 - beta1
-        m += tmp
-        v *= beta2
-        np.multiply(grad, grad, out=tmp)
-        tmp *= 1 - beta2
-        v += tmp
+        update_moments(m, v, grad, beta1, beta2, tmp)
         np.divide(v, 1 - beta2**step, out=tmp)  # denominator sqrt(v / bc2) + eps
         np.sqrt(tmp, out=tmp)
         tmp += eps

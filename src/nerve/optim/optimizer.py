@@ -169,6 +169,15 @@ class Optimizer:
         for name in self._eager_state_names(group):
             self._buffers[-1].state_arrays(name, self._initial_state(group, name))
 
+    def _check_options(self, betas: tuple[float, float] | None = None, **nonnegative: float) -> None:
+        """Constructor checks the Adam family shares: betas in [0, 1), and the named options >= 0."""
+        name = type(self).__name__
+        if betas is not None and not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+            raise ValueError(f"{name}: invalid betas {betas} (each must be in [0, 1))")
+        for option, value in nonnegative.items():
+            if value < 0:
+                raise ValueError(f"{name}: invalid {option} {value} (must be >= 0)")
+
     # ------------------------------------------------------------------------ the algorithm's part
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
         if group["lr"] < 0:

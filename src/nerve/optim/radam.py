@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from nerve.optim.adam import decayed_gradient, update_moments
 from nerve.optim.optimizer import Optimizer, ParamsT
 
 
@@ -42,12 +43,7 @@ class RAdam(Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
                  maximize: bool = False) -> None:
-        if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"RAdam: invalid betas {betas} (each must be in [0, 1))")
-        if eps < 0:
-            raise ValueError(f"RAdam: invalid eps {eps} (must be >= 0)")
-        if weight_decay < 0:
-            raise ValueError(f"RAdam: invalid weight_decay {weight_decay} (must be >= 0)")
+        self._check_options(betas, eps=eps, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
 
@@ -56,22 +52,10 @@ class RAdam(Optimizer):
 
     def _update(self, group: dict[str, Any], param: np.ndarray, grad: np.ndarray,
                 state: dict[str, np.ndarray], step: int, tmp: np.ndarray) -> None:
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
-        if wd:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * wd
-            else:
-                grad = grad + wd * param
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        grad = decayed_gradient(group, param, grad, group["decoupled_weight_decay"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        np.subtract(grad, m, out=tmp)
-        tmp *= 1 - beta1
-        m += tmp
-        v *= beta2
-        np.multiply(grad, grad, out=tmp)
-        tmp *= 1 - beta2
-        v += tmp
+        update_moments(m, v, grad, beta1, beta2, tmp)
         bc1, bc2 = 1 - beta1**step, 1 - beta2**step
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * beta2**step / bc2

@@ -35,10 +35,7 @@ class SGD(Optimizer):
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False) -> None:
-        if momentum < 0:
-            raise ValueError(f"SGD: invalid momentum {momentum} (must be >= 0)")
-        if weight_decay < 0:
-            raise ValueError(f"SGD: invalid weight_decay {weight_decay} (must be >= 0)")
+        self._check_options(momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov momentum requires momentum > 0 and dampening = 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,

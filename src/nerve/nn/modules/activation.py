@@ -158,58 +158,50 @@ class ReLU6(Hardtanh):
         return _inplace_repr(self.inplace)  # the bounds are fixed, so PyTorch prints just ``ReLU6()``
 
 
-class Softmax(Module):
+class _AlongDim(Module):
+    """Softmax, LogSoftmax and Softmin: a normalisation along ``dim``, which must be given (PyTorch guesses it
+    with a deprecation warning; nerve asks)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    @staticmethod
+    def _fn(x: Tensor, dim: int) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.dim is None:
+            name = type(self).__name__
+            raise ValueError(f"{name}: pass dim explicitly, e.g. nn.{name}(dim=-1)")
+        return self._fn(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_AlongDim):
     """exp(x) / sum(exp(x)) along ``dim``: a probability distribution over classes.
 
     Shape: any; output has the input's shape and sums to 1 along ``dim``.
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.dim is None:
-            raise ValueError("Softmax: pass dim explicitly, e.g. nn.Softmax(dim=-1)")
-        return F.softmax(x, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    _fn = staticmethod(F.softmax)
 
 
-class LogSoftmax(Module):
+class LogSoftmax(_AlongDim):
     """log(softmax(x)) along ``dim``, computed stably."""
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.dim is None:
-            raise ValueError("LogSoftmax: pass dim explicitly, e.g. nn.LogSoftmax(dim=-1)")
-        return F.log_softmax(x, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    _fn = staticmethod(F.log_softmax)
 
 
-class Softmin(Module):
+class Softmin(_AlongDim):
     """exp(-x) / sum(exp(-x)) along ``dim``: softmax of the negated input, weighting small values most.
 
     Shape: any; output has the input's shape and sums to 1 along ``dim``.
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.dim is None:
-            raise ValueError("Softmin: pass dim explicitly, e.g. nn.Softmin(dim=-1)")
-        return F.softmin(x, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    _fn = staticmethod(F.softmin)
 
 
 class PReLU(Module):
