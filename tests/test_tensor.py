@@ -288,3 +288,47 @@ def test_device_api_lets_torch_style_code_run_on_the_cpu():
         model.to(nerve.device("cuda:0"))
     nerve.backends.cudnn.deterministic = True  # accepted, as set-up code for torch does
     nerve.cuda.manual_seed_all(0)
+
+
+@pytest.mark.parametrize("lib", [nerve, torch], ids=["nerve", "torch"])
+def test_in_place_arithmetic_refuses_to_truncate_like_torch(lib):
+    """``int_tensor += 0.5`` and ``/=`` would truncate: both libraries refuse; int += int works."""
+    x = lib.tensor([3, 4])
+    with pytest.raises(RuntimeError, match="can't be cast to"):
+        x += 0.5
+    with pytest.raises(RuntimeError, match="can't be cast to"):
+        x /= 2
+    x += 2
+    assert x.tolist() == [5, 6] and str(x.dtype).endswith("int64")
+
+
+def test_in_place_writes_never_change_what_the_graph_recorded():
+    """Under no_grad, ``y += 1`` on a recorded tensor would corrupt the array its backward reads: torch refuses
+    at backward (version counter), nerve at the write; a gradient-requiring src is refused too."""
+    for lib in (torch, nerve):
+        x = lib.tensor([0.0], requires_grad=True)
+        y = x.exp()
+        z = y.sum()
+        if lib is torch:
+            with lib.no_grad():
+                y += 1
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                z.backward()
+        else:
+            with pytest.raises(RuntimeError, match=r"^add_: in-place operations on tensors recorded in the graph are "
+                                                   r"not supported"):
+                with lib.no_grad():
+                    y += 1
+            z.backward()
+            assert x.grad.tolist() == [1.0]
+    src = nerve.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^scatter_: the values written require grad"):
+        nerve.zeros(2, 3).scatter_(0, nerve.tensor([[1, 0, 1]]), src)
+    with pytest.raises(RuntimeError, match=r"^masked_fill_: the values written require grad"):
+        nerve.zeros(3).masked_fill_(nerve.tensor([True, False, True]), src[0, 0])
+
+
+def test_nan_to_num_of_an_integer_tensor_is_a_new_tensor():
+    x = nerve.tensor([1, 2, 3])
+    y = x.nan_to_num()
+    assert y is not x and not np.shares_memory(y.data, x.data) and y.tolist() == [1, 2, 3]

@@ -486,17 +486,26 @@ class Tensor:
         self.data[idx if len(idx) != 1 else idx[0]] = value.data if isinstance(value, Tensor) else value
 
     # ---------------------------------------------------------------------------- in-place (no grad)
-    def _check_inplace(self, op: str) -> None:
+    def _check_inplace(self, op: str, *sources: Any) -> None:
+        """In-place writes must not change what the graph recorded, nor take values the graph should track."""
+        if self._node is not None:  # even under no_grad: backward would read the changed array (no versioning)
+            raise RuntimeError(f"{op}: in-place operations on tensors recorded in the graph are not supported; "
+                               "use the out-of-place op")
         if grad_mode.enabled and self.requires_grad:
-            if self._node is None:
-                raise RuntimeError(
-                    f"{op}: a leaf tensor that requires grad is being modified in place; "
-                    "do it under nerve.no_grad() (as optimizers and initialisers do)"
-                )
-            raise RuntimeError(f"{op}: in-place operations on tensors recorded in the graph are not supported")
+            raise RuntimeError(
+                f"{op}: a leaf tensor that requires grad is being modified in place; "
+                "do it under nerve.no_grad() (as optimizers and initialisers do)"
+            )
+        if grad_mode.enabled and True in [isinstance(s, Tensor) and s.requires_grad for s in sources]:
+            raise RuntimeError(f"{op}: the values written require grad, and nerve's graph has no in-place nodes; "
+                               "use the out-of-place op to keep their gradient")
 
-    def _inplace(self, op: str, value: np.ndarray) -> Tensor:
-        self._check_inplace(op)
+    def _inplace(self, op: str, value: np.ndarray, *sources: Any, same_kind: bool = False) -> Tensor:
+        self._check_inplace(op, *sources)
+        value = np.asarray(value)
+        if same_kind and not np.can_cast(value.dtype, self.data.dtype, "same_kind"):
+            raise RuntimeError(f"{op}: the result type {value.dtype} can't be cast to this tensor's dtype "
+                               f"{self.data.dtype} in place (as in PyTorch); use the out-of-place op")
         self.data[...] = value
         return self
 
@@ -510,16 +519,17 @@ class Tensor:
         return self._inplace("copy_", np.asarray(_raw(src)).astype(self.data.dtype, copy=False))
 
     def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
-        return self._inplace("add_", self.data + _raw(other) * alpha if alpha != 1 else self.data + _raw(other))
+        value = self.data + _raw(other) * alpha if alpha != 1 else self.data + _raw(other)
+        return self._inplace("add_", value, other, same_kind=True)
 
     def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
-        return self._inplace("sub_", self.data - _raw(other) * alpha)
+        return self._inplace("sub_", self.data - _raw(other) * alpha, other, same_kind=True)
 
     def mul_(self, other: Any) -> Tensor:
-        return self._inplace("mul_", self.data * _raw(other))
+        return self._inplace("mul_", self.data * _raw(other), other, same_kind=True)
 
     def div_(self, other: Any) -> Tensor:
-        return self._inplace("div_", self.data / _raw(other))
+        return self._inplace("div_", self.data / _raw(other), other, same_kind=True)
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
         return self._inplace("clamp_", np.clip(self.data, min, max))
@@ -545,17 +555,18 @@ class Tensor:
         if not fits:
             raise ValueError(f"masked_fill_: mask of shape {m.shape} does not broadcast to the tensor's shape "
                              f"{self.data.shape}")
-        return self._inplace("masked_fill_", np.where(m, np.asarray(_raw(value), dtype=self.data.dtype), self.data))
+        return self._inplace("masked_fill_", np.where(m, np.asarray(_raw(value), dtype=self.data.dtype), self.data),
+                             value)
 
     def scatter_(self, dim: int, index: Tensor, src: Any) -> Tensor:
         """In-place ``scatter``; ``src`` may be a scalar (``one_hot.scatter_(1, labels[:, None], 1.0)``)."""
-        self._check_inplace("scatter_")
+        self._check_inplace("scatter_", src)
         src = src.detach() if isinstance(src, Tensor) else src
         return self._inplace("scatter_", _scatter(self.detach(), dim, index, src, "scatter_", False).data)
 
     def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """In-place ``scatter_add``."""
-        self._check_inplace("scatter_add_")
+        self._check_inplace("scatter_add_", src)
         src = src.detach() if isinstance(src, Tensor) else src
         return self._inplace("scatter_add_", _scatter(self.detach(), dim, index, src, "scatter_add_", True).data)
 

@@ -198,3 +198,20 @@ def test_set_grad_enabled_called_alone_switches_the_mode_like_torch(lib):
 def test_decorating_a_non_function_is_a_clear_error():
     with pytest.raises(TypeError, match=r"^no_grad: a decorator needs a function, got int"):
         nerve.no_grad()(3)
+
+
+@pytest.mark.parametrize("lib", [nerve, torch], ids=["nerve", "torch"])
+def test_decorated_generators_run_their_body_in_the_mode_like_torch(lib):
+    @lib.no_grad
+    def steps():
+        yield lib.is_grad_enabled()
+        sent = yield lib.is_grad_enabled()
+        yield sent
+        return "done"
+
+    it = steps()
+    assert next(it) is False and lib.is_grad_enabled()
+    assert next(it) is False and it.send(7) == 7
+    with pytest.raises(StopIteration) as stop:
+        next(it)
+    assert stop.value.value == "done" and lib.is_grad_enabled()

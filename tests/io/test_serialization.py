@@ -222,3 +222,15 @@ def test_a_state_dict_stays_plain_safetensors_for_other_tools(tmp_path):
     nerve.save(nn.Linear(3, 2).state_dict(), path)
     assert sorted(load_file(path)) == ["bias", "weight"]
     assert "nerve.tree" not in read_metadata(path)
+
+
+def test_torch_map_location_forms_and_reserved_keys(tmp_path):
+    path = tmp_path / "m.safetensors"
+    nerve.save({"a": nerve.ones(2)}, path)
+    for where in ("cpu", nerve.device("cpu"), {"cuda:0": "cpu"}, lambda storage, location: storage):
+        assert nerve.load(path, map_location=where)["a"].tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match=r"^nerve\.io\.load: nerve runs on the CPU only \(NumPy\), got device "
+                                         r"'cuda:0'"):
+        nerve.load(path, map_location={"cpu": "cuda:0"})
+    with pytest.raises(TypeError, match=r"^nerve\.io\.save: the key '__tuple__' at 'user' is reserved"):
+        nerve.save({"user": {"__tuple__": [1, 2]}}, tmp_path / "x.safetensors")

@@ -172,3 +172,10 @@ def test_prelu_gradcheck_and_errors() -> None:
         nn.Softmin()(nerve.ones(2, 2))
     with pytest.raises(ValueError, match=r"^CELU: alpha must be non-zero"):
         nn.CELU(0.0)
+
+
+@pytest.mark.parametrize("name", ["hardswish", "hardsigmoid"])
+def test_hard_activations_at_their_kinks_like_torch(name: str) -> None:
+    """At exactly ±3 torch's gradient is that of the outer piece (hardswish 0 and 1, hardsigmoid 0)."""
+    x = np.array([-3.0, 3.0, -2.0, 2.0, -4.0, 4.0, 0.5])
+    compare_with_torch(lambda lib, t: getattr(lib.nn.functional, name)(t), x, rtol=1e-7, atol=1e-12)

@@ -211,3 +211,11 @@ def test_three_argument_where_is_unchanged():
     with pytest.raises(TypeError, match=r"^where: expected where\(condition\) or where\(condition, input, other\), "
                                         r"got one of input and other$"):
         nerve.where(nerve.tensor(cond), nerve.ones(3))
+
+
+def test_zero_dim_scatter_checks_its_index_like_torch():
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        torch.scatter(torch.tensor(5.0), 0, torch.tensor(-1), torch.tensor(7.0))
+    with pytest.raises(IndexError, match=r"^scatter: index -1 is out of bounds for dimension 0 with size 1"):
+        nerve.scatter(nerve.tensor(5.0), 0, nerve.tensor(-1), nerve.tensor(7.0))
+    assert nerve.scatter(nerve.tensor(5.0), 0, nerve.tensor(0), nerve.tensor(7.0)).item() == 7.0

@@ -284,3 +284,9 @@ def test_matrix_op_errors():
         nerve.diagonal(nerve.ones(2, 3), 0, 0, 2)
     with pytest.raises(ValueError, match=r"^trace: expected a 2-D tensor \(a matrix\), got shape \(2, 3, 3\)$"):
         nerve.trace(nerve.ones(2, 3, 3))
+
+
+@pytest.mark.parametrize("fn", [lambda lib, x: lib.tril(x), lambda lib, x: lib.triu(x, 1)], ids=["tril", "triu"])
+def test_triangles_keep_bool_and_int_dtypes_like_torch(fn):
+    compare_with_torch(lambda lib, x: fn(lib, x > 1), np.array([[1, 2], [3, 4]]))
+    compare_with_torch(fn, np.array([[1, 2], [3, 4]], np.int32))

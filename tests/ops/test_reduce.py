@@ -426,3 +426,10 @@ def test_isclose_rejects_mixed_dtypes_and_non_tensors():
 def test_products_over_an_empty_dim_are_one_like_torch():
     compare_with_torch(lambda lib, x: x.prod(1), np.zeros((2, 0), np.float32))
     compare_with_torch(lambda lib, x: x.cumprod(1), np.zeros((2, 0), np.float32))
+
+
+def test_integer_products_take_the_dtype_asked_for_like_torch():
+    x = np.array([1, 2, 3])
+    compare_with_torch(lambda lib, a: a.prod(dtype=lib.int32), x)
+    compare_with_torch(lambda lib, a: a.cumprod(0, dtype=lib.int32), x)
+    compare_with_torch(lambda lib, a: a.prod(), x.astype(np.int32))  # int64 when no dtype is given

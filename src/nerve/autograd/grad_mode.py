@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -52,10 +53,41 @@ class _GradModeContext:
         if not callable(fn):
             raise TypeError(f"{type(self).__name__}: a decorator needs a function, got {type(fn).__name__}")
 
+        if inspect.isgeneratorfunction(fn):
+            return self._wrap_generator(fn)
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self._clone():  # a fresh context per call, so nested and recursive calls restore correctly
                 return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    def _wrap_generator(self, fn: F) -> F:
+        """A generator runs its body between yields, so the mode is set around each resumption (as PyTorch
+        does), not around the call, which only creates the generator."""
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            generator = fn(*args, **kwargs)
+            try:
+                with self._clone():
+                    response = generator.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with self._clone():
+                            generator.close()
+                        raise
+                    except BaseException as error:
+                        with self._clone():
+                            response = generator.throw(error)
+                    else:
+                        with self._clone():
+                            response = generator.send(request)
+            except StopIteration as done:  # the body returned: hand its value on (PEP 479)
+                return done.value
 
         return wrapper  # type: ignore[return-value]
 

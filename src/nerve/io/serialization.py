@@ -31,6 +31,7 @@ _TREE_KEY = "nerve.tree"  # the structure of a non-flat object, as JSON
 _TENSOR = "__tensor__"
 _TUPLE = "__tuple__"
 _INT_KEYS = "__int_keys__"  # JSON object keys are strings; remember which dicts had int keys
+_RESERVED = (_TENSOR, _TUPLE, _INT_KEYS)
 
 
 class CheckpointError(ValueError):
@@ -73,6 +74,9 @@ def split_arrays(obj: Any, arrays: dict[str, np.ndarray], where: str, prefix: st
                 raise TypeError(f"{where}: dict keys must be strings or ints, got {type(k).__name__} at {prefix!r}")
             if str(k) in out:
                 raise TypeError(f"{where}: keys {k!r} and {str(k)!r} of one dict at {prefix!r} would collide")
+            if k in _RESERVED:
+                raise TypeError(f"{where}: the key {k!r} at {prefix or 'the top level'!r} is reserved for the file's "
+                                "structure; rename it")
             out[str(k)] = split_arrays(v, arrays, where, f"{prefix}.{k}" if prefix else str(k))
         int_keys = [str(k) for k in obj if isinstance(k, int)]
         if int_keys:
@@ -200,6 +204,16 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     return _header_metadata(head, path)
 
 
+def _check_map_location(map_location: Any) -> None:
+    """torch.load's forms: a device or string, a dict of device renames, or a function; everything loads to the
+    CPU, so a dict must map to the CPU and a function is not called."""
+    if callable(map_location):
+        return
+    targets = map_location.values() if isinstance(map_location, Mapping) else [map_location]
+    for target in targets:
+        check_cpu(target, "nerve.io.load")
+
+
 def load(f: str | os.PathLike[str] | BinaryIO, verify: bool = True, *, map_location: Any = None,
          weights_only: bool | None = None) -> Any:
     """Load what :func:`save` wrote: a dict of tensors, or the nested object as it was saved (arrays as tensors).
@@ -215,7 +229,7 @@ def load(f: str | os.PathLike[str] | BinaryIO, verify: bool = True, *, map_locat
     from safetensors import SafetensorError
     from safetensors.numpy import load as st_load
 
-    check_cpu(map_location, "nerve.io.load")
+    _check_map_location(map_location)
     if hasattr(f, "read"):
         path, payload = Path(getattr(f, "name", "<file object>")), f.read()
     else:

@@ -110,13 +110,16 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """input * relu6(input + 3) / 6 (MobileNetV3)."""
     _float_input(input, "hardswish")
-    return input * clamp(input + 3.0, 0.0, 6.0) / 6.0
+    # NOTE: where(), not clamp: PyTorch's gradient is 0 at x = -3 and 1 at x = 3 (clamp passes 1 at its bounds)
+    return where(input <= -3.0, 0.0, where(input >= 3.0, input, input * (input + 3.0) / 6.0))
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(input + 3) / 6: 0 below -3, 1 above 3, linear between."""
     _float_input(input, "hardsigmoid")
-    return clamp(input / 6.0 + 0.5, 0.0, 1.0)
+    # NOTE: where(), not clamp: PyTorch's gradient is 0 at x = ±3 (clamp passes the slope at its bounds)
+    inside = (input > -3.0) & (input < 3.0)
+    return where(inside, input / 6.0 + 0.5, (input >= 3.0).to(input.dtype))
 
 
 def logsigmoid(input: Tensor) -> Tensor:

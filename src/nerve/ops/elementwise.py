@@ -655,9 +655,9 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: float = 1
 
 def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
     """NaN to ``nan``, +inf to ``posinf`` and -inf to ``neginf`` (by default the dtype's largest and smallest
-    finite values). Integer and bool tensors are returned unchanged."""
+    finite values). Integer and bool tensors come back as a copy."""
     if x.data.dtype.kind != "f":
-        return x
+        return _wrap(x.data.copy())  # a new tensor, as PyTorch's
     return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 

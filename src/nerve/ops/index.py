@@ -103,7 +103,8 @@ def _scatter(x: Tensor, dim: int, index: Any, src: Any, op: str, accumulate: boo
     if builtins.any(i > s or (d != axis and i > n) for d, (i, n, s) in enumerate(zip(idx.shape, x.shape, src.shape))):
         raise ValueError(f"{op}: index of shape {idx.shape} must be no larger than src of shape {tuple(src.shape)}, "
                          f"nor than the input of shape {tuple(x.shape)} outside dim {dim}")
-    if x.ndim == 0:  # a 0-d scatter replaces (or adds to) the one element
+    if x.ndim == 0:  # a 0-d scatter replaces (or adds to) the one element, index 0
+        check_index_range(idx.reshape(1), 1, 0, op)
         return Scatter.apply(x.reshape(1), src.reshape(1), index=idx.reshape(1), axis=0,
                              accumulate=accumulate).reshape(())
     check_index_range(idx, x.shape[axis], axis, op)

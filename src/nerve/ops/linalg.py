@@ -339,7 +339,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
 
 def _triangle(x: Tensor, keep: np.ndarray) -> Tensor:
     # NOTE: where(), not x * mask: 0 * inf would put NaN above/below the kept triangle
-    return where(_wrap(keep), x, 0)
+    return where(_wrap(keep), x, _wrap(np.zeros((), x.data.dtype)))  # a typed zero keeps bool and int dtypes
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:

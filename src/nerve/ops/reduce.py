@@ -344,8 +344,9 @@ def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any
     axis = None if dim is None else normalize_dim(dim, x.ndim, "prod")
     if dtype is not None:
         x = x.to(dtype)
-    if x.data.dtype.kind in "biu":
-        return _wrap(np.asarray(x.data.prod(axis=axis, keepdims=keepdim, dtype=int64)))
+    if x.data.dtype.kind in "biu":  # int64 unless a dtype was asked for, as in PyTorch
+        out = int64 if dtype is None else x.data.dtype
+        return _wrap(np.asarray(x.data.prod(axis=axis, keepdims=keepdim, dtype=out)))
     if axis is not None and x.ndim == 0:
         axis = None
     return Prod.apply(x, axis=axis, keepdim=keepdim)
@@ -357,7 +358,8 @@ def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     if x.data.dtype.kind in "biu":
-        return _wrap(np.cumprod(x.data, axis=axis, dtype=int64).reshape(x.shape))
+        out = int64 if dtype is None else x.data.dtype
+        return _wrap(np.cumprod(x.data, axis=axis, dtype=out).reshape(x.shape))
     return CumProd.apply(x, axis=axis)
 
 
