@@ -451,3 +451,8 @@ def test_math_errors():
         nerve.atan2(1.0, 2.0)
     with pytest.raises(ValueError, match=r"^Atan2: shapes \(2,\) and \(3,\) do not broadcast"):
         nerve.atan2(nerve.ones(2), nerve.ones(3))
+
+
+def test_sign_of_bool_and_int_tensors_like_torch():
+    compare_with_torch(lambda lib, x: lib.sign(x), np.array([True, False]))
+    compare_with_torch(lambda lib, x: x.sign(), np.array([-3, 0, 2]))

@@ -786,6 +786,8 @@ def remainder(a: Any, b: Any) -> Tensor:
 
 
 def sign(x: Tensor) -> Tensor:
+    if x.data.dtype == np.bool_:  # NumPy has no bool sign; PyTorch's is the identity
+        return _wrap(x.data.copy())
     return PiecewiseConstant.apply(x, fn=np.sign)
 
 
