@@ -99,3 +99,14 @@ def test_clip_between_backward_and_step() -> None:
     opt.step()
     moved = parameters_to_vector(lin.parameters()).data - before
     np.testing.assert_allclose(np.linalg.norm(moved), 0.5, rtol=1e-4)
+
+
+def test_parameters_to_vector_is_differentiable_like_torch() -> None:
+    """A penalty on the flattened weights (``(vec ** 2).sum()``) reaches every parameter's gradient."""
+    ours, theirs = _pairs()
+    for params, lib in ((ours, nerve), (theirs, torch)):
+        vec = (nerve.nn.utils if lib is nerve else torch.nn.utils).parameters_to_vector(params)
+        assert vec.requires_grad
+        (vec**2).sum().backward()
+    for p, t in zip(ours, theirs):
+        np.testing.assert_allclose(p.grad.data, t.grad.numpy(), rtol=1e-6)

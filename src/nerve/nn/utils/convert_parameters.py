@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
-from nerve.tensor import Tensor, _wrap
+from nerve.ops.shape import cat, reshape
+from nerve.tensor import Tensor
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
-    """All parameters concatenated into one 1-D tensor (a copy)."""
-    return _wrap(np.concatenate([p.data.reshape(-1) for p in parameters]))
+    """All parameters concatenated into one 1-D tensor (a copy), differentiable as in PyTorch (e.g. for a
+    penalty on the flattened weights)."""
+    return cat([reshape(p, (-1,)) for p in parameters])
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
