@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 BLAS_MIN_LENGTH = 32
 
 
+def require_tensor(x: Any, where: str) -> None:
+    """A clear error when a NumPy array, list or number reaches a function that needs a Tensor."""
+    from nerve.tensor import Tensor
+
+    if not isinstance(x, Tensor):
+        kind = f"{type(x).__module__}.{type(x).__qualname__}".removeprefix("builtins.")
+        raise TypeError(f"{where}: expected a nerve.Tensor, got {kind}; wrap arrays with nerve.tensor(...)")
+
+
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` back to ``shape``: the VJP of NumPy broadcasting, used by every binary op."""
     if grad.shape == shape:

@@ -15,7 +15,7 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.ops._special import erf as _erf
 from nerve.ops._special import normal_cdf32
-from nerve.ops._util import normalize_dim
+from nerve.ops._util import normalize_dim, require_tensor
 from nerve.ops.elementwise import to_floating
 from nerve.tensor import Tensor
 
@@ -203,9 +203,7 @@ class LogSoftmax(Function):
 
 
 def _float_input(x: Tensor, op: str) -> None:
-    if not isinstance(x, Tensor):
-        kind = f"{type(x).__module__}.{type(x).__qualname__}".removeprefix("builtins.")
-        raise TypeError(f"{op}: expected a nerve.Tensor, got {kind}; wrap arrays with nerve.tensor(...)")
+    require_tensor(x, op)
     if x.data.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point tensor, got dtype {x.data.dtype}")
 

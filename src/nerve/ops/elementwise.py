@@ -13,7 +13,7 @@ import numpy as np
 
 from nerve._dtypes import as_dtype, get_default_dtype, result_type
 from nerve.autograd.function import Function
-from nerve.ops._util import binary_operands, unbroadcast
+from nerve.ops._util import binary_operands, require_tensor, unbroadcast
 from nerve.tensor import Tensor, _wrap
 
 # ----------------------------------------------------------------------------------------- arithmetic
@@ -526,9 +526,7 @@ def pow(x: Any, exponent: Any) -> Tensor:
 
 def to_floating(x: Tensor, where: str) -> Tensor:
     """``x`` itself if floating, else cast to the default float dtype (``exp`` of an int tensor is float32)."""
-    if not isinstance(x, Tensor):
-        kind = f"{type(x).__module__}.{type(x).__qualname__}".removeprefix("builtins.")
-        raise TypeError(f"{where}: expected a nerve.Tensor, got {kind}; wrap arrays with nerve.tensor(...)")
+    require_tensor(x, where)
     return x if x.data.dtype.kind == "f" else cast(x, get_default_dtype())
 
 
