@@ -14,6 +14,7 @@ import numpy as np
 
 from nerve._device import check_cpu, is_device
 from nerve._dtypes import as_dtype
+from nerve.nn.modules._backward_hooks import BackwardHook
 from nerve.nn.parameter import Parameter
 from nerve.tensor import Tensor, _wrap
 from nerve.utils.hooks import RemovableHandle
@@ -61,22 +62,40 @@ class Module:
         d["_modules"] = {}
         d["_forward_hooks"] = {}
         d["_forward_pre_hooks"] = {}
+        d["_backward_hooks"] = {}
+        d["_backward_pre_hooks"] = {}
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks.values()):
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+            if with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
+                        raise RuntimeError(f"{type(self).__name__}: a forward pre-hook registered with_kwargs=True "
+                                           f"must return None or a tuple (args, kwargs); got {result!r:.80}")
+                    args, kwargs = result
+                    args = args if isinstance(args, tuple) else (args,)
+                continue
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        backward_hook = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            backward_hook = BackwardHook(self, list(self._backward_hooks.values()),
+                                         list(self._backward_pre_hooks.values()))
+            args = backward_hook.setup_inputs(args)
         out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, out)
+        for hook, with_kwargs in list(self._forward_hooks.values()):
+            result = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
             if result is not None:
                 out = result
+        if backward_hook is not None:
+            out = backward_hook.setup_outputs(out)
         return out
 
     # --------------------------------------------------------------------------- attribute routing
@@ -374,17 +393,43 @@ class Module:
         return self
 
     # ------------------------------------------------------------------------------------- hooks
-    def register_forward_hook(self, hook: Callable[[Module, tuple[Any, ...], Any], Any]) -> RemovableHandle:
-        """``hook(module, args, output)`` runs after ``forward``; a non-None result replaces the output."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False) -> RemovableHandle:
+        """``hook(module, args, output)`` runs after ``forward``; a non-None result replaces the output.
 
-    def register_forward_pre_hook(self, hook: Callable[[Module, tuple[Any, ...]], Any]) -> RemovableHandle:
-        """``hook(module, args)`` runs before ``forward``; a non-None result replaces the arguments."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``. ``prepend=True`` runs it
+        before the hooks already registered.
+        """
+        return _register(self._forward_hooks, (hook, with_kwargs), prepend)
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """``hook(module, args)`` runs before ``forward``; a non-None result replaces the arguments.
+
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs)`` and returns None or a new
+        ``(args, kwargs)`` pair.
+        """
+        return _register(self._forward_pre_hooks, (hook, with_kwargs), prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` runs when the gradients of the module's outputs are known, before
+        they flow into the module; a non-None result (a tuple like ``grad_output``) replaces them.
+
+        ``grad_output`` holds one entry per top-level output (a single tensor output counts as a 1-tuple),
+        ``None`` where an output received no gradient.
+        """
+        return _register(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` runs once the gradients of the module's inputs are known; a
+        non-None result (a tuple like ``grad_input``) replaces them in the rest of the backward pass.
+
+        ``grad_input`` has one entry per positional argument: ``None`` for non-tensors, for inputs that do not
+        require grad and for inputs that received no gradient. When no input requires grad (a first layer fed
+        data) the hook runs as soon as ``grad_output`` is known, with ``grad_input`` all ``None``, as in
+        PyTorch. Keyword arguments are not hooked.
+        """
+        return _register(self._backward_hooks, hook, prepend)
 
     # -------------------------------------------------------------------------------------- repr
     def extra_repr(self) -> str:
@@ -409,3 +454,15 @@ class Module:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        for name in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"):
+            self.__dict__.setdefault(name, {})  # pickled before the attribute existed
+
+
+def _register(hooks: dict[int, Any], entry: Any, prepend: bool) -> RemovableHandle:
+    """Add ``entry`` to an ordered hook dict (first if ``prepend``) and return its handle."""
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = entry
+    if prepend:
+        for key in [k for k in hooks if k != handle.id]:
+            hooks[key] = hooks.pop(key)
+    return handle
