@@ -15,7 +15,7 @@ import numpy as np
 
 from nerve._device import CPU, check_cpu, device, is_device
 from nerve._dtypes import as_dtype, get_default_dtype
-from nerve.autograd import engine
+from nerve.autograd import engine, higher_order
 from nerve.autograd.function import _install_tensor_factory
 from nerve.autograd.grad_mode import grad_mode
 from nerve.utils.hooks import RemovableHandle
@@ -284,9 +284,9 @@ class Tensor:
         Args:
             gradient: d(loss)/d(self); may be omitted only when ``self`` has a single element.
             retain_graph: keep saved arrays so the graph can be walked again (default False frees them).
+            create_graph: record the backward pass as a graph, so the leaves' ``.grad`` can be differentiated
+                again (higher-order gradients; implies ``retain_graph``).
         """
-        if create_graph:
-            raise NotImplementedError("backward: create_graph=True (higher-order gradients) is not supported")
         if not self.requires_grad:
             raise RuntimeError(
                 "backward: this tensor does not require grad: no input had requires_grad=True, "
@@ -304,6 +304,10 @@ class Tensor:
             if seed.shape != self.data.shape:
                 raise ValueError(f"backward: gradient has shape {seed.shape}, expected the output's shape {self.shape}")
             seed = seed.astype(self.data.dtype, copy=False)
+        if create_graph:
+            seed_tensor = gradient if isinstance(gradient, Tensor) and gradient.data is seed else _wrap(seed)
+            higher_order.run_backward_graph([self], [seed_tensor])
+            return
         engine.run_backward([self], [seed], retain_graph=bool(retain_graph))
 
     def _accumulate_grad(self, g: np.ndarray, owned: bool = False) -> None:

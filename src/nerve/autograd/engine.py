@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 _FREED = object()
 
 
-def topological_order(roots: Sequence[Function]) -> list[Function]:
-    """Nodes reachable from ``roots``, each after every node that consumes its output."""
+def topological_order(roots: Sequence[Function], stop: set[int] | None = None) -> list[Function]:
+    """Nodes reachable from ``roots``, each after every node that consumes its output; the walk does not go
+    past the nodes whose ids are in ``stop``."""
     order: list[Function] = []
     visited: set[int] = set()
     stack: list[tuple[Function, bool]] = [(r, False) for r in roots]
@@ -36,6 +37,8 @@ def topological_order(roots: Sequence[Function]) -> list[Function]:
             continue
         visited.add(id(node))
         stack.append((node, True))
+        if stop and id(node) in stop:
+            continue
         for parent in node.parents:
             pnode = parent._node
             if pnode is not None and id(pnode) not in visited:
@@ -148,3 +151,4 @@ def run_backward(
     for t, g, _ in leaves.values():
         capture[id(t)] = g
     return [capture[id(t)] for t in inputs]  # type: ignore[union-attr]
+

@@ -7,6 +7,10 @@ A primitive op subclasses :class:`Function` and writes two methods side by side:
 * ``backward(grad) -> tuple`` returns the vector-Jacobian product: one gradient per tensor input, or
   ``None`` for inputs that need none (``self.needs_input_grad`` says which do).
 
+Ops that support higher-order gradients also write ``backward_graph(grad: Tensor)``: the same product built
+from differentiable nerve ops on the node's input tensors (``self.parents``), so that ``create_graph=True``
+records the backward pass as a graph of its own. ``backward`` stays the fast path on raw arrays.
+
 ``apply`` runs ``forward`` and, when grad mode is on and an input requires grad, links the output tensor
 to the node. Under ``no_grad`` no node is kept, so inference builds no graph at all.
 """
@@ -43,6 +47,13 @@ class Function:
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         raise NotImplementedError
+
+    def backward_graph(self, grad: Tensor) -> tuple[Tensor | None, ...]:
+        """``backward`` as differentiable ops on ``self.parents`` (used by ``create_graph=True``)."""
+        raise NotImplementedError(
+            f"{self.name}: higher-order gradients (create_graph=True) are not implemented for this op; "
+            "nerve.autograd.higher_order_ops() lists the ops that have them"
+        )
 
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:

@@ -29,13 +29,29 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` back to ``shape``: the VJP of NumPy broadcasting, used by every binary op."""
     if grad.shape == shape:
         return grad
-    lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
-    )
+    axes = broadcast_axes(grad.shape, shape)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)
+
+
+def broadcast_axes(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of ``grad_shape`` along which an array of ``shape`` was broadcast (leading ones, and 1s)."""
+    lead = len(grad_shape) - len(shape)
+    return tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1)
+
+
+def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """:func:`unbroadcast` as differentiable ops (for ``backward_graph``)."""
+    from nerve.ops.reduce import Sum
+    from nerve.ops.shape import Reshape
+
+    if grad.shape == shape:
+        return grad
+    axes = broadcast_axes(grad.shape, shape)
+    if axes:
+        grad = Sum.apply(grad, axes=axes, keepdim=True)
+    return Reshape.apply(grad, shape=shape)
 
 
 def channel_sum(a: np.ndarray) -> np.ndarray:

@@ -16,8 +16,8 @@ from nerve.autograd.function import Function
 from nerve.ops._special import erf as _erf
 from nerve.ops._special import normal_cdf32
 from nerve.ops._util import normalize_dim, require_tensor
-from nerve.ops.elementwise import to_floating
-from nerve.tensor import Tensor
+from nerve.ops.elementwise import Exp, Where, to_floating
+from nerve.tensor import Tensor, _wrap
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
@@ -33,6 +33,9 @@ class ReLU(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         # The output is 0 or positive or NaN; as PyTorch (zero where out <= 0), a NaN output passes g through.
         return (g * (self.saved[0] != 0),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g * _wrap((self.saved[0] != 0).astype(g.dtype)),)
 
 
 _ZERO_ROW = 1024  # elements per row of zeros in _clamp_negative
@@ -59,6 +62,9 @@ class LeakyReLU(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (np.where(self.saved[0], g, g * self.slope),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g * _wrap(np.where(self.saved[0], 1, self.slope).astype(g.dtype)),)
+
 
 class ELU(Function):
     def forward(self, x: np.ndarray, alpha: float) -> np.ndarray:
@@ -72,6 +78,11 @@ class ELU(Function):
         positive, out = self.saved
         # for x <= 0: d/dx alpha*(e^x - 1) = alpha*e^x = out + alpha
         return (np.where(positive, g, g * (out + self.alpha)),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        positive, _ = self.saved
+        slope = ELU.apply(self.parents[0], alpha=self.alpha) + self.alpha
+        return (_select(positive, g, g * slope),)
 
 
 class GELU(Function):
@@ -105,6 +116,15 @@ class GELU(Function):
         grad *= g
         return (grad,)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        (x,) = self.parents
+        if self.approximate == "tanh":
+            t = Tanh.apply((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI)
+            d_inner = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
+            return (g * ((t + 1) * 0.5 + x * 0.5 * ((1 - t) * (1 + t)) * d_inner),)
+        cdf = (Erf.apply(x * _INV_SQRT_2) + 1) * 0.5
+        return (g * (cdf + x * Exp.apply(x * x * -0.5) * _INV_SQRT_2PI),)
+
 
 class Erf(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -114,6 +134,10 @@ class Erf(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         (x,) = self.saved
         return (g * (np.exp(-(x * x)) * (2 / math.sqrt(math.pi))),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        (x,) = self.parents
+        return (g * Exp.apply(-(x * x)) * (2 / math.sqrt(math.pi)),)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -132,6 +156,10 @@ class Sigmoid(Function):
         (s,) = self.saved
         return (g * s * (1 - s),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        s = Sigmoid.apply(*self.parents)
+        return (g * s * (1 - s),)
+
 
 class Tanh(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -141,6 +169,10 @@ class Tanh(Function):
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         (t,) = self.saved
+        return (g * (1 - t * t),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        t = Tanh.apply(*self.parents)
         return (g * (1 - t * t),)
 
 
@@ -154,11 +186,16 @@ class Softplus(Function):
             np.log1p(np.exp(-np.abs(bx))) + np.maximum(bx, 0)
         )
         self.saved = (bx, linear)
+        self.beta = beta
         return np.where(linear, x, soft)
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         bx, linear = self.saved
         return (np.where(linear, g, g * _sigmoid(bx)),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        _, linear = self.saved
+        return (_select(linear, g, g * Sigmoid.apply(self.parents[0] * self.beta)),)
 
 
 class SiLU(Function):
@@ -169,6 +206,11 @@ class SiLU(Function):
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         x, s = self.saved
+        return (g * (s * (1 + x * (1 - s))),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        (x,) = self.parents
+        s = Sigmoid.apply(x)
         return (g * (s * (1 + x * (1 - s))),)
 
 
@@ -185,6 +227,11 @@ class Softmax(Function):
         gy = g * y
         return (gy - y * gy.sum(axis=self.axis, keepdims=True),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        y = Softmax.apply(self.parents[0], axis=self.axis)
+        gy = g * y
+        return (gy - y * gy.sum(dim=self.axis, keepdim=True),)
+
 
 class LogSoftmax(Function):
     def forward(self, x: np.ndarray, axis: int) -> np.ndarray:
@@ -197,6 +244,14 @@ class LogSoftmax(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         (logp,) = self.saved
         return (g - np.exp(logp) * g.sum(axis=self.axis, keepdims=True),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g - Softmax.apply(self.parents[0], axis=self.axis) * g.sum(dim=self.axis, keepdim=True),)
+
+
+def _select(mask: np.ndarray, a: Tensor, b: Tensor) -> Tensor:
+    """``where(mask, a, b)`` for a constant mask, differentiable in ``a`` and ``b``."""
+    return Where.apply(a, b, cond=mask)
 
 
 # ---------------------------------------------------------------------------------- public functions

@@ -22,6 +22,10 @@ import math
 import numpy as np
 
 from nerve.autograd.function import Function
+from nerve.autograd.higher_order import backward_by_composite
+from nerve.ops.activation import Softmax
+from nerve.ops.elementwise import Where
+from nerve.ops.linalg import MatMul
 from nerve.random import Generator, resolve_generator
 from nerve.tensor import Tensor, _wrap
 
@@ -98,6 +102,25 @@ def _attend_backward(g: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray,
     return grad_q, grad_k, grad_v, grad_mask
 
 
+def _attend_graph(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float, causal: bool,
+                  keep: np.ndarray | None) -> Tensor:
+    """:func:`_attend`'s output as differentiable ops (for ``backward_graph``); fully masked rows give zeros."""
+    scores = MatMul.apply(q, k.transpose(-1, -2)) * scale
+    if mask is not None:
+        scores = scores + mask
+    if causal:
+        scores = scores + _wrap(causal_mask(*scores.shape[-2:], scores.data.dtype))
+    dead = ~np.isfinite(scores.data.max(axis=-1, keepdims=True))  # every key masked
+    if dead.any():
+        scores = Where.apply(_wrap(np.zeros((), scores.data.dtype)), scores, cond=dead)
+    probs = Softmax.apply(scores, axis=-1)
+    if dead.any():
+        probs = probs * _wrap((~dead).astype(scores.data.dtype))
+    if keep is not None:
+        probs = probs * _wrap(keep)
+    return MatMul.apply(probs, v)
+
+
 def _remember(node: Function, saved: tuple, scale: float, mask: np.ndarray | None, sink: list | None) -> None:
     """What both attention primitives keep for backward, and the map handed to a caller who asked for it."""
     node.saved = saved
@@ -115,6 +138,7 @@ class ScaledDotProductAttention(Function):
                 scale: float, causal: bool, keep: np.ndarray | None, sink: list | None = None) -> np.ndarray:
         out, probs = _attend(q, k, v, mask, scale, causal, keep)
         _remember(self, (q, k, v, probs, keep), scale, mask, sink)
+        self.causal = causal
         return out
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
@@ -125,6 +149,11 @@ class ScaledDotProductAttention(Function):
         shapes = (q.shape, k.shape, v.shape, self.mask_shape)
         reduced = tuple(None if d is None else _reduce_to(d, shape) for d, shape in zip(grads, shapes))
         return reduced if has_mask else reduced[:3]
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        keep = self.saved[4]
+        return backward_by_composite(
+            self, g, lambda q, k, v, mask=None: _attend_graph(q, k, v, mask, self.scale, self.causal, keep))
 
 
 class PackedSelfAttention(Function):
@@ -144,6 +173,7 @@ class PackedSelfAttention(Function):
         q, k, v = np.moveaxis(qkv.reshape(batch, length, 3, heads, dim), (2, 3), (0, 2))
         out, probs = _attend(q, k, v, mask, scale, causal, keep)
         _remember(self, (q, k, v, probs, keep), scale, mask, sink)
+        self.causal, self.heads = causal, heads
         return np.ascontiguousarray(out.transpose(0, 2, 1, 3)).reshape(batch, length, heads * dim)
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
@@ -160,6 +190,18 @@ class PackedSelfAttention(Function):
         if not has_mask:
             return (grad,)
         return grad, None if grad_mask is None else _reduce_to(grad_mask, self.mask_shape)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        keep = self.saved[4]
+
+        def composite(qkv: Tensor, mask: Tensor | None = None) -> Tensor:
+            batch, length, width = qkv.shape
+            dim = width // (3 * self.heads)
+            parts = qkv.reshape(batch, length, 3, self.heads, dim).permute(2, 0, 3, 1, 4)  # (3, N, H, L, D)
+            out = _attend_graph(parts[0], parts[1], parts[2], mask, self.scale, self.causal, keep)
+            return out.permute(0, 2, 1, 3).reshape(batch, length, width // 3)
+
+        return backward_by_composite(self, g, composite)
 
 
 def _check_inputs(query: Tensor, key: Tensor, value: Tensor) -> None:

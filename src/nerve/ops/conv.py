@@ -33,13 +33,16 @@ channel per group) use a broadcast multiply instead of G one-row GEMMs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nerve.autograd.function import Function
+from nerve.autograd.higher_order import backward_by_composite
 from nerve.ops._util import channel_sum
-from nerve.ops.shape import reshape, squeeze, unsqueeze
+from nerve.ops.linalg import MatMul
+from nerve.ops.shape import ConstantPad, GetItem, PlaceAt, reshape, squeeze, unsqueeze
 from nerve.tensor import Tensor
 
 Pair = tuple[int, int]
@@ -118,7 +121,40 @@ def col2im(cols: np.ndarray, padded_shape: tuple[int, int, int, int], kernel: Pa
     return image
 
 
-class Conv2dIm2col(Function):
+class _Conv(Function):
+    """A 2-D convolution primitive; ``options`` = (stride, padding, dilation, groups) of the call."""
+
+    options: tuple[Pair, Padding, Pair, int]
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return backward_by_composite(self, g, lambda x, w, b=None: conv2d_graph(x, w, b, *self.options))
+
+
+def window_index(kernel: Pair, stride: Pair, dilation: Pair, out_hw: Pair) -> tuple[Any, ...]:
+    """An index of a (padded) (N, C, H, W) array that gathers its receptive fields as (N, C, kh, kw, Ho, Wo)."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
+    rows = (np.arange(kh) * dh)[:, None, None, None] + (np.arange(ho) * sh)[None, None, :, None]
+    cols = (np.arange(kw) * dw)[None, :, None, None] + (np.arange(wo) * sw)[None, None, None, :]
+    return (slice(None), slice(None), rows, cols)
+
+
+def conv2d_graph(x: Tensor, w: Tensor, b: Tensor | None, stride: Pair, padding: Padding, dilation: Pair,
+                 groups: int) -> Tensor:
+    """conv2d composed of differentiable primitives (pad, gather the windows, one batched matmul): slow, but
+    it has derivatives of every order; the convolution primitives' ``backward_graph`` differentiates it."""
+    n, _, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    pt, pb, pl, pr = padding
+    out_hw = (conv_output_size(h, kh, stride[0], pt + pb, dilation[0]),
+              conv_output_size(wd, kw, stride[1], pl + pr, dilation[1]))
+    xp = ConstantPad.apply(x, widths=((0, 0), (0, 0), (pt, pb), (pl, pr)), value=0.0) if any(padding) else x
+    windows = GetItem.apply(xp, index=window_index((kh, kw), stride, dilation, out_hw), accumulate=True)
+    cols = windows.reshape(n, groups, cg * kh * kw, out_hw[0] * out_hw[1])
+    out = MatMul.apply(w.reshape(groups, o // groups, cg * kh * kw), cols).reshape(n, o, *out_hw)
+    return out if b is None else out + b.reshape(1, o, 1, 1)
+
+
+class Conv2dIm2col(_Conv):
     """``out[n, o] = Σ_c Σ_ij w[o, c, i, j] · x_padded[n, c, s·y + d·i, s·x + d·j] + b[o]`` by im2col + one GEMM.
 
     The route for layers with few input channels per group (e.g. the first layer on RGB or grey images),
@@ -169,6 +205,7 @@ class Conv2dIm2col(Function):
             # Keep the columns only when the weight needs a gradient: the input gradient needs only the weight.
             all_cols.append(cols if self.needs_input_grad[1] else None)
         self.geometry = (x.shape, stride, padding, dilation, groups, ho, width, flat, chunk)
+        self.options = (stride, padding, dilation, groups)
         self.saved = (all_cols, w)
         return out
 
@@ -239,7 +276,7 @@ class Conv2dIm2col(Function):
         gx[...] = canvas[:, :, pt : pt + h, pl : pl + wd].transpose(1, 0, 2, 3)
 
 
-class Conv2dRows(Function):
+class Conv2dRows(_Conv):
     """Stride-1, one-group convolution (most layers of a ResNet): one GEMM per kernel row.
 
     Each chunk of ``nb`` images is laid out channel-major with the batch interleaved row by row,
@@ -292,6 +329,7 @@ class Conv2dRows(Function):
                 out[start : start + nb] = valid
             grids.append(grid if self.needs_input_grad[1] else None)
         self.geometry = (x.shape, padding, dilation, wq, chunk)
+        self.options = ((1, 1), padding, dilation, 1)
         self.saved = (grids, w)
         return out
 
@@ -359,7 +397,7 @@ class Conv2dRows(Function):
         return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
 
 
-class Conv2d(Function):
+class Conv2d(_Conv):
     """``out[n, o] = Σ_ij W_ij · x_padded[n, :, s·y + d·i, s·x + d·j] + b[o]``: one GEMM per kernel offset.
 
     No im2col: the input is laid out channel-major (C, N·Hq·Wq), split into its stride phases (for stride s,
@@ -432,6 +470,7 @@ class Conv2d(Function):
                 out[start : start + chunk] = valid
             all_phases.append(phases if self.needs_input_grad[1] else None)
         self.geometry = (x.shape, padding, stride, (hq, wq, lead), offsets, groups, chunk, stacked)
+        self.options = (stride, padding, dilation, groups)
         self.saved = (all_phases, weights, w.shape)
         return out
 
@@ -685,6 +724,7 @@ class ConvTranspose2d(Function):
         elif ph or pw:
             out = np.ascontiguousarray(out)
         self.geometry = (x.shape, stride, padding, dilation, groups, canvas_h, canvas_w)
+        self.output_padding = output_padding
         self.saved = (x if self.needs_input_grad[1] else None, w)
         return out
 
@@ -708,6 +748,22 @@ class ConvTranspose2d(Function):
         if len(needs) == 3 and needs[2]:
             gb = channel_sum(g.reshape(*g.shape[:2], -1)).astype(g.dtype)
         return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return backward_by_composite(self, g, self._composite)
+
+    def _composite(self, x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+        """The forward as differentiable primitives: ``Wᵀ @ x`` per group, placed window by window (PlaceAt
+        adds overlaps), cropped, plus the bias."""
+        (n, c, h, wd), stride, (ph, pw), dilation, groups, canvas_h, canvas_w = self.geometry
+        _, og, kh, kw = w.shape
+        cols = MatMul.apply(w.reshape(groups, c // groups, og * kh * kw).transpose(-1, -2),
+                            x.reshape(n, groups, c // groups, h * wd))
+        canvas = PlaceAt.apply(cols.reshape(n, groups * og, kh, kw, h, wd), shape=(n, groups * og, canvas_h, canvas_w),
+                               index=window_index((kh, kw), stride, dilation, (h, wd)), accumulate=True)
+        out = GetItem.apply(canvas, index=(slice(None), slice(None), slice(ph, canvas_h - ph),
+                                           slice(pw, canvas_w - pw)), accumulate=False)
+        return out if b is None else out + b.reshape(1, -1, 1, 1)
 
 
 # --- public functions: argument checking, then the primitive ------------------------------------------------

@@ -13,7 +13,7 @@ import numpy as np
 
 from nerve._dtypes import as_dtype, get_default_dtype, result_type
 from nerve.autograd.function import Function
-from nerve.ops._util import binary_operands, require_tensor, unbroadcast
+from nerve.ops._util import binary_operands, require_tensor, sum_to, unbroadcast
 from nerve.tensor import Tensor, _wrap
 
 # ----------------------------------------------------------------------------------------- arithmetic
@@ -29,6 +29,11 @@ class Add(Function):
         na, nb = self.needs_input_grad
         return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        a, b = self.parents
+        na, nb = self.needs_input_grad
+        return (sum_to(g, a.shape) if na else None, sum_to(g, b.shape) if nb else None)
+
 
 class Sub(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -40,6 +45,11 @@ class Sub(Function):
         na, nb = self.needs_input_grad
         return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        a, b = self.parents
+        na, nb = self.needs_input_grad
+        return (sum_to(g, a.shape) if na else None, sum_to(-g, b.shape) if nb else None)
+
 
 class Mul(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -50,6 +60,11 @@ class Mul(Function):
         a, b = self.saved
         na, nb = self.needs_input_grad
         return (unbroadcast(g * b, a.shape) if na else None, unbroadcast(g * a, b.shape) if nb else None)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        a, b = self.parents
+        na, nb = self.needs_input_grad
+        return (sum_to(g * b, a.shape) if na else None, sum_to(g * a, b.shape) if nb else None)
 
 
 class Div(Function):
@@ -69,6 +84,12 @@ class Div(Function):
             gb = unbroadcast(-ga * out, b.shape) if nb else None
         return (unbroadcast(ga, self.shape_a) if na else None, gb)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        a, b = self.parents
+        na, nb = self.needs_input_grad
+        ga = g / b
+        return (sum_to(ga, a.shape) if na else None, sum_to(-ga * a / b, b.shape) if nb else None)
+
 
 class Remainder(Function):
     """``a - floor(a / b) * b`` (the sign of ``b``, as Python's ``%``): piecewise linear, so not gradient-free."""
@@ -82,6 +103,12 @@ class Remainder(Function):
         na, nb = self.needs_input_grad
         gb = unbroadcast(-g * np.floor_divide(a, b), b.shape) if nb else None
         return (unbroadcast(g, a.shape) if na else None, gb)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        a, b = self.parents
+        na, nb = self.needs_input_grad
+        quotient = _wrap(np.floor_divide(a.data, b.data))
+        return (sum_to(g, a.shape) if na else None, sum_to(-g * quotient, b.shape) if nb else None)
 
 
 class PiecewiseConstant(Function):
@@ -97,12 +124,18 @@ class PiecewiseConstant(Function):
         return tuple(np.zeros(shape, g.dtype) if needs else None
                      for shape, needs in zip(self.shapes, self.needs_input_grad))
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return tuple(None if grad is None else _wrap(grad) for grad in self.backward(g.data))
+
 
 class Neg(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return -x
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        return (-g,)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
         return (-g,)
 
 
@@ -127,6 +160,12 @@ class PowScalar(Function):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return (g * (p * np.power(x, x.dtype.type(p - 1))),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        (x,) = self.parents
+        if self.p == 0:
+            return (g * 0,)
+        return (g * PowScalar.apply(x, p=self.p - 1) * self.p,)
+
 
 class Pow(Function):
     """``a ** b`` with both operands tensors."""
@@ -148,6 +187,16 @@ class Pow(Function):
                 # NOTE: PyTorch defines the exponent's gradient as 0 where the base is 0 (log 0 = -inf).
                 log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), np.where(a == 0, 0, np.nan))
                 gb = unbroadcast(g * out * log_a.astype(out.dtype, copy=False), b.shape)
+        return (ga, gb)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        a, b = self.parents
+        na, nb = self.needs_input_grad
+        ga = sum_to(g * b * Pow.apply(a, b - 1), a.shape) if na else None
+        gb = None
+        if nb:  # log 0 taken as 0, as in backward; log of a negative base stays nan
+            log_a = Log.apply(where(a == 0, _wrap(np.ones((), a.dtype)), a))
+            gb = sum_to(g * Pow.apply(a, b) * log_a, b.shape)
         return (ga, gb)
 
 
@@ -172,6 +221,11 @@ class RPowScalar(Function):
         with np.errstate(invalid="ignore", over="ignore"):
             return (g * out * log_c,)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        if self.c == 0:  # the derivative is 0 or -inf·0 pointwise: no further dependence on x
+            return (g * _wrap(self.backward(np.ones_like(g.data))[0]),)
+        return (g * RPowScalar.apply(self.parents[0], c=self.c) * (math.log(self.c) if self.c > 0 else math.nan),)
+
 
 # ---------------------------------------------------------------------------------- unary functions
 
@@ -187,6 +241,9 @@ class Exp(Function):
         with np.errstate(invalid="ignore", over="ignore"):
             return (g * self.saved[0],)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g * Exp.apply(*self.parents),)
+
 
 class Log(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -198,6 +255,9 @@ class Log(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (g / self.saved[0],)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g / self.parents[0],)
+
 
 class Log1p(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -208,6 +268,9 @@ class Log1p(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         with np.errstate(divide="ignore", invalid="ignore"):
             return (g / (1 + self.saved[0]),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g / (self.parents[0] + 1),)
 
 
 class Sqrt(Function):
@@ -221,6 +284,9 @@ class Sqrt(Function):
         with np.errstate(divide="ignore", invalid="ignore"):  # 1/(2 sqrt 0) = inf, as in PyTorch
             return (g / (self.saved[0] * 2),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g / (Sqrt.apply(*self.parents) * 2),)
+
 
 class Abs(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -229,6 +295,9 @@ class Abs(Function):
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (g * np.sign(self.saved[0]),)  # sign(0) = 0: PyTorch's subgradient at the kink
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g * _wrap(np.sign(self.parents[0].data)),)
 
 
 class Sin(Function):
@@ -239,6 +308,9 @@ class Sin(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (g * np.cos(self.saved[0]),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g * Cos.apply(*self.parents),)
+
 
 class Cos(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -247,6 +319,9 @@ class Cos(Function):
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (-g * np.sin(self.saved[0]),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (-g * Sin.apply(*self.parents),)
 
 
 class Expm1(Function):
@@ -262,6 +337,9 @@ class Expm1(Function):
         with np.errstate(invalid="ignore", over="ignore"):
             return (g * (self.saved[0] + 1),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g * Exp.apply(*self.parents),)
+
 
 class Exp2(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -273,6 +351,9 @@ class Exp2(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         with np.errstate(invalid="ignore", over="ignore"):
             return (g * self.saved[0] * g.dtype.type(math.log(2)),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g * Exp2.apply(*self.parents) * math.log(2),)
 
 
 class LogBase(Function):
@@ -288,6 +369,9 @@ class LogBase(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (g / (self.saved[0] * g.dtype.type(self.log_base)),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g / (self.parents[0] * self.log_base),)
+
 
 class Atan(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -296,6 +380,10 @@ class Atan(Function):
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         (x,) = self.saved
+        return (g / (x * x + 1),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        (x,) = self.parents
         return (g / (x * x + 1),)
 
 
@@ -310,6 +398,10 @@ class Asin(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (g / np.sqrt(1 - x * x),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        (x,) = self.parents
+        return (g / Sqrt.apply(1 - x * x),)
+
 
 class Acos(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -322,6 +414,10 @@ class Acos(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (-g / np.sqrt(1 - x * x),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        (x,) = self.parents
+        return (-g / Sqrt.apply(1 - x * x),)
+
 
 class Sinh(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -333,6 +429,9 @@ class Sinh(Function):
         with np.errstate(over="ignore", invalid="ignore"):
             return (g * np.cosh(self.saved[0]),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g * Cosh.apply(*self.parents),)
+
 
 class Cosh(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -343,6 +442,9 @@ class Cosh(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         with np.errstate(over="ignore", invalid="ignore"):
             return (g * np.sinh(self.saved[0]),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g * Sinh.apply(*self.parents),)
 
 
 class Atan2(Function):
@@ -358,6 +460,12 @@ class Atan2(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = g / (a * a + b * b)
         return (unbroadcast(scale * b, a.shape) if na else None, unbroadcast(-scale * a, b.shape) if nb else None)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        a, b = self.parents
+        na, nb = self.needs_input_grad
+        scale = g / (a * a + b * b)
+        return (sum_to(scale * b, a.shape) if na else None, sum_to(-scale * a, b.shape) if nb else None)
 
 
 class Hypot(Function):
@@ -375,6 +483,12 @@ class Hypot(Function):
             scale = g / out
         return (unbroadcast(scale * a, a.shape) if na else None, unbroadcast(scale * b, b.shape) if nb else None)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        a, b = self.parents
+        na, nb = self.needs_input_grad
+        scale = g / Hypot.apply(a, b)
+        return (sum_to(scale * a, a.shape) if na else None, sum_to(scale * b, b.shape) if nb else None)
+
 
 class NanToNum(Function):
     """NaN and +-inf replaced by finite values; the gradient passes where ``x`` was finite, as in PyTorch."""
@@ -386,6 +500,9 @@ class NanToNum(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (np.where(self.saved[0], g, g.dtype.type(0)),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g * _wrap(self.saved[0].astype(g.dtype)),)
+
 
 class Cast(Function):
     def forward(self, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -395,12 +512,18 @@ class Cast(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (g.astype(self.src),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (Cast.apply(g, dtype=self.src),)
+
 
 class Clone(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x.copy()
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
+        return (g,)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
         return (g,)
 
 
@@ -415,6 +538,9 @@ class Maximum(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         return _minmax_backward(self, g, np.greater)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return _minmax_backward_graph(self, g, np.greater)
+
 
 class Minimum(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -424,11 +550,26 @@ class Minimum(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         return _minmax_backward(self, g, np.less)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return _minmax_backward_graph(self, g, np.less)
+
+
+def _share_of_a(a: np.ndarray, b: np.ndarray, wins: Any, dtype: np.dtype) -> np.ndarray:
+    # NOTE: on ties PyTorch splits the gradient evenly between the two inputs.
+    return np.where(wins(a, b), 1.0, np.where(a == b, 0.5, 0.0)).astype(dtype)
+
+
+def _minmax_backward_graph(node: Function, g: Tensor, wins: Any) -> tuple[Tensor | None, ...]:
+    a, b = node.parents
+    share_a = _share_of_a(a.data, b.data, wins, g.dtype)
+    na, nb = node.needs_input_grad
+    return (sum_to(g * _wrap(share_a), a.shape) if na else None,
+            sum_to(g * _wrap(1 - share_a), b.shape) if nb else None)
+
 
 def _minmax_backward(node: Function, g: np.ndarray, wins: Any) -> tuple[np.ndarray | None, ...]:
-    # NOTE: on ties PyTorch splits the gradient evenly between the two inputs.
     a, b = node.saved
-    share_a = np.where(wins(a, b), 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype)
+    share_a = _share_of_a(a, b, wins, g.dtype)
     na, nb = node.needs_input_grad
     ga = unbroadcast(g * share_a, a.shape) if na else None
     gb = unbroadcast(g * (1 - share_a), b.shape) if nb else None
@@ -442,15 +583,20 @@ class Clamp(Function):
         return np.clip(x, lo, hi)
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
-        (x,) = self.saved
-        lo, hi = self.bounds
+        return (g * self._passes(self.saved[0]),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (g * _wrap(self._passes(self.parents[0].data)),)
+
+    def _passes(self, x: np.ndarray) -> np.ndarray:
         # NOTE: the gradient passes where lo <= x <= hi (inclusive), as in PyTorch.
+        lo, hi = self.bounds
         keep = np.ones(x.shape, dtype=bool)
         if lo is not None:
             keep &= x >= lo
         if hi is not None:
             keep &= x <= hi
-        return (g * keep,)
+        return keep
 
 
 class Where(Function):
@@ -466,6 +612,15 @@ class Where(Function):
         zero = g.dtype.type(0)
         ga = unbroadcast(np.where(cond, g, zero), sa) if na else None
         gb = unbroadcast(np.where(cond, zero, g), sb) if nb else None
+        return (ga, gb)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (cond,) = self.saved
+        a, b = self.parents
+        na, nb = self.needs_input_grad
+        zero = _wrap(np.zeros((), g.dtype))
+        ga = sum_to(Where.apply(g, zero, cond=cond), a.shape) if na else None
+        gb = sum_to(Where.apply(zero, g, cond=cond), b.shape) if nb else None
         return (ga, gb)
 
 

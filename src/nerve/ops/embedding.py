@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from nerve.autograd.function import Function
-from nerve.tensor import Tensor
+from nerve.autograd.higher_order import backward_by_composite
+from nerve.ops.elementwise import Where
+from nerve.ops.shape import GetItem
+from nerve.tensor import Tensor, _wrap
 
 
 class Embedding(Function):
@@ -36,6 +39,15 @@ class Embedding(Function):
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return (gw,)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        def composite(weight: Tensor) -> Tensor:
+            if self.padding_idx is not None:  # the padding row reads a constant: no gradient reaches it
+                pad_row = (np.arange(self.rows) == self.padding_idx)[:, None]
+                weight = Where.apply(_wrap(weight.data), weight, cond=pad_row)
+            return GetItem.apply(weight, index=self.index, accumulate=True)
+
+        return backward_by_composite(self, g, composite)
 
 
 def embedding_checked(index: Tensor | np.ndarray, weight: Tensor, padding_idx: int | None, max_norm: float | None,

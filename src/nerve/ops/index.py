@@ -15,10 +15,11 @@ import numpy as np
 
 from nerve._dtypes import int64
 from nerve.autograd.function import Function
+from nerve.autograd.higher_order import backward_by_composite
 from nerve.ops import elementwise
 from nerve.ops._util import normalize_dim
-from nerve.ops.reduce import _scatter_add_along_axis, check_index_range, gather
-from nerve.ops.shape import expand, getitem
+from nerve.ops.reduce import _scatter_add_along_axis, along_axis, check_index_range, gather
+from nerve.ops.shape import GetItem, PlaceAt, expand, getitem
 from nerve.tensor import Tensor, _wrap
 
 
@@ -58,6 +59,20 @@ class Scatter(Function):
             gsrc[_window(index.shape)] = np.take_along_axis(g[self.x_window], index, axis=self.axis)
         return gx, gsrc
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (index,) = self.saved
+        places = along_axis(index, self.axis)  # in x: its window starts at the origin
+
+        def composite(x: Tensor, src: Tensor) -> Tensor:
+            if not self.accumulate:  # the overwritten elements of x drop out
+                kept = np.ones(x.shape, dtype=x.data.dtype)
+                kept[places] = 0
+                x = x * _wrap(kept)
+            values = GetItem.apply(src, index=_window(index.shape), accumulate=False)
+            return x + PlaceAt.apply(values, shape=x.shape, index=places, accumulate=self.accumulate)
+
+        return backward_by_composite(self, g, composite)
+
 
 class IndexAdd(Function):
     """``out = x`` with ``alpha * source`` slices added at ``index`` along ``axis`` (repeats accumulate)."""
@@ -78,6 +93,11 @@ class IndexAdd(Function):
             if self.alpha != 1:
                 gsource = gsource * g.dtype.type(self.alpha)
         return g, gsource
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (index,) = self.saved
+        places = (slice(None),) * self.axis + (index,)
+        return (g, GetItem.apply(g, index=places, accumulate=True) * self.alpha if self.needs_input_grad[1] else None)
 
 
 # ---------------------------------------------------------------------------------- public functions

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from nerve.autograd.function import Function
-from nerve.ops._util import binary_operands, normalize_dim, unbroadcast
+from nerve.autograd.higher_order import backward_by_composite
+from nerve.ops._util import binary_operands, normalize_dim, sum_to, unbroadcast
 from nerve.ops.elementwise import mul, where
 from nerve.ops.reduce import sum
-from nerve.ops.shape import expand, unsqueeze
+from nerve.ops.shape import GetItem, PlaceAt, expand, unsqueeze
 from nerve.tensor import Tensor, _wrap
 
 
@@ -56,6 +57,17 @@ class MatMul(Function):
             gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
         return (ga, gb)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        a, b = self.parents
+        need_a, need_b = self.needs_input_grad
+        a2 = unsqueeze(a, 0) if a.ndim == 1 else a
+        b2 = unsqueeze(b, 1) if b.ndim == 1 else b
+        g2 = unsqueeze(g, -1) if b.ndim == 1 else g
+        g2 = unsqueeze(g2, -2) if a.ndim == 1 else g2
+        ga = sum_to(MatMul.apply(g2, b2.transpose(-1, -2)), a2.shape).reshape(a.shape) if need_a else None
+        gb = sum_to(MatMul.apply(a2.transpose(-1, -2), g2), b2.shape).reshape(b.shape) if need_b else None
+        return (ga, gb)
+
 
 class Linear(Function):
     """``y = x @ weight.T + bias`` for x of shape (*, in_features)."""
@@ -80,6 +92,16 @@ class Linear(Function):
             return (gx, gw, g2.sum(axis=0) if needs[2] else None)
         return (gx, gw)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        x, w = self.parents[:2]
+        needs = self.needs_input_grad
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = MatMul.apply(g2, w).reshape(x.shape) if needs[0] else None
+        gw = MatMul.apply(g2.transpose(0, 1), x.reshape(-1, x.shape[-1])) if needs[1] else None
+        if len(needs) == 3:
+            return (gx, gw, sum(g2, 0) if needs[2] else None)
+        return (gx, gw)
+
 
 class Einsum(Function):
     """``np.einsum`` over explicit subscripts (no ellipsis, sizes already broadcast: see :func:`einsum`).
@@ -100,26 +122,56 @@ class Einsum(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         arrays = self.saved
         grads: list[np.ndarray | None] = []
-        for k, (subs, need) in enumerate(zip(self.inputs, self.needs_input_grad)):
+        for k, need in enumerate(self.needs_input_grad):
             if not need:
                 grads.append(None)
                 continue
-            others = [i for i in range(len(arrays)) if i != k]
-            seen = set(self.output).union(*(self.inputs[i] for i in others))
-            target = "".join(dict.fromkeys(subs))  # unique subscripts, in order
-            reachable = "".join(c for c in target if c in seen)
-            equation = ",".join([self.output, *(self.inputs[i] for i in others)]) + "->" + reachable
+            others, (subs, target, reachable), equation = self._plan(k)
             gk = np.einsum(equation, g, *(arrays[i] for i in others), optimize=len(others) > 0)
             if reachable != target:  # subscripts summed inside operand k alone: d(sum)/dx = 1 along them
                 shape = [self.sizes[c] if c in reachable else 1 for c in target]
                 gk = np.broadcast_to(gk.reshape(shape), [self.sizes[c] for c in target])
             if target != subs:  # a repeated subscript reads a diagonal: write the gradient back onto it
-                grid = np.indices(gk.shape, sparse=True)
                 full = np.zeros(arrays[k].shape, dtype=g.dtype)
-                full[tuple(grid[target.index(c)] for c in subs)] = gk
+                full[self._diagonal_index(gk.shape, subs, target)] = gk
                 gk = full
             grads.append(gk)
         return tuple(grads)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        grads: list[Tensor | None] = []
+        for k, need in enumerate(self.needs_input_grad):
+            if not need:
+                grads.append(None)
+                continue
+            others, (subs, target, reachable), _ = self._plan(k)
+            gk = Einsum.apply(g, *(self.parents[i] for i in others),
+                              inputs=(self.output, *(self.inputs[i] for i in others)), output=reachable)
+            if reachable != target:
+                shape = tuple(self.sizes[c] if c in reachable else 1 for c in target)
+                gk = expand(gk.reshape(shape), *(self.sizes[c] for c in target))
+            if target != subs:
+                gk = PlaceAt.apply(gk, shape=self.parents[k].shape, index=self._diagonal_index(gk.shape, subs, target),
+                                   accumulate=False)
+            grads.append(gk)
+        return tuple(grads)
+
+    def _plan(self, k: int) -> tuple[list[int], tuple[str, str, str], str]:
+        """For operand k: the other operands, (its subscripts, them without repeats, those the output or another
+        operand carries) and the einsum equation of its gradient."""
+        subs = self.inputs[k]
+        others = [i for i in range(len(self.inputs)) if i != k]
+        seen = set(self.output).union(*(self.inputs[i] for i in others))
+        target = "".join(dict.fromkeys(subs))  # unique subscripts, in order
+        reachable = "".join(c for c in target if c in seen)
+        equation = ",".join([self.output, *(self.inputs[i] for i in others)]) + "->" + reachable
+        return others, (subs, target, reachable), equation
+
+    @staticmethod
+    def _diagonal_index(shape: tuple[int, ...], subs: str, target: str) -> tuple[np.ndarray, ...]:
+        """Where an operand with repeated subscripts ``subs`` holds the elements of a ``target``-shaped array."""
+        grid = np.indices(shape, sparse=True)
+        return tuple(grid[target.index(c)] for c in subs)
 
 
 class Diagonal(Function):
@@ -137,6 +189,17 @@ class Diagonal(Function):
         planes[..., np.arange(n) + max(-offset, 0), np.arange(n) + max(offset, 0)] = g
         return (gx,)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        offset, dim1, dim2 = self.args
+        rest = [d for d in range(len(self.shape)) if d not in (dim1, dim2)]
+        n = g.shape[-1]
+        index = (Ellipsis, np.arange(n) + max(-offset, 0), np.arange(n) + max(offset, 0))
+
+        def composite(x: Tensor) -> Tensor:  # the diagonal read off planes moved last
+            return GetItem.apply(x.permute(*rest, dim1, dim2), index=index, accumulate=False)
+
+        return backward_by_composite(self, g, composite)
+
 
 class DiagEmbed(Function):
     """A vector placed on the ``offset`` diagonal of a square matrix of zeros (the VJP reads that diagonal)."""
@@ -150,6 +213,9 @@ class DiagEmbed(Function):
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (np.diagonal(g, self.offset).copy(),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (Diagonal.apply(g, offset=self.offset, dim1=0, dim2=1),)
 
 
 def _describe(t: Tensor) -> str:

@@ -13,6 +13,8 @@ from typing import Literal
 import numpy as np
 
 from nerve.autograd.function import Function
+from nerve.ops.activation import Softmax
+from nerve.tensor import Tensor, _wrap
 
 Reduction = Literal["mean", "sum", "none"]
 
@@ -90,6 +92,13 @@ class NLLLoss(Function):
         grows[np.arange(m), index] = -(w * scale)
         return (from_rows(grows, self.shape),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        index, w, total = self.saved
+        m, c = index.shape[0], self.shape[-1] if len(self.shape) == 1 else self.shape[1]
+        picked = np.zeros((m, c), dtype=g.dtype)
+        picked[np.arange(m), index] = -w
+        return (_from_rows_graph(_wrap(picked) * _row_grad_scale_graph(g, self.reduction, total, m), self.shape),)
+
 
 class CrossEntropy(Function):
     """log-softmax followed by NLL over class-index targets, with optional label smoothing.
@@ -132,3 +141,46 @@ class CrossEntropy(Function):
             grows += smooth * (valid[:, None] * (eps / c))
         grows *= scale
         return (from_rows(grows, self.shape),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        probs, index, w, valid, total, weight = self.saved
+        m, c = probs.shape
+        eps = self.label_smoothing
+        # the same rows as backward, as (softmax · per_row) - constant, with the softmax recomputed as an op
+        per_row = w[:, None] * (1 - eps)
+        constant = np.zeros((m, c), dtype=probs.dtype)
+        constant[np.arange(m), index] = w * (1 - eps)
+        if eps:
+            wsum = c if weight is None else weight.sum()
+            per_row = per_row + wsum * valid[:, None] * (eps / c)
+            constant += (1 if weight is None else weight[None, :]) * valid[:, None] * (eps / c)
+        probs_t = Softmax.apply(_to_rows_graph(self.parents[0]), axis=1)
+        grows = (probs_t * _wrap(per_row.astype(probs.dtype)) - _wrap(constant.astype(probs.dtype)))
+        return (_from_rows_graph(grows * _row_grad_scale_graph(g, self.reduction, total, m), self.shape),)
+
+
+def _to_rows_graph(x: Tensor) -> Tensor:
+    """:func:`to_rows` as differentiable ops."""
+    if x.ndim == 1:
+        return x.reshape(1, -1)
+    if x.ndim == 2:
+        return x
+    return x.movedim(1, -1).reshape(-1, x.shape[1])
+
+
+def _from_rows_graph(rows: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """:func:`from_rows` as differentiable ops."""
+    if len(shape) <= 2:
+        return rows.reshape(shape)
+    return rows.reshape(shape[0], *shape[2:], shape[1]).movedim(-1, 1)
+
+
+def _row_grad_scale_graph(g: Tensor, reduction: Reduction, total: np.ndarray, rows: int) -> Tensor:
+    """:func:`_row_grad_scale` as differentiable ops (a column, or a scalar that broadcasts like one)."""
+    if reduction == "none":
+        return g.reshape(rows, 1)
+    if reduction == "sum":
+        return g
+    if total == 0:
+        return g * 0
+    return g / _wrap(np.asarray(total, dtype=g.dtype))

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from nerve.autograd.function import Function
+from nerve.autograd.higher_order import backward_by_composite
 from nerve.ops._util import BLAS_MIN_LENGTH, channel_sum
 from nerve.tensor import Tensor, _wrap
 
@@ -67,6 +68,13 @@ def _column_sum(a: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- shared forward/backward
+
+
+def _standardize_graph(x: Tensor, axes: tuple[int, ...], eps: float) -> Tensor:
+    """``(x - mean) / sqrt(var + eps)`` over ``axes`` (biased variance) as differentiable ops, for
+    ``backward_graph``."""
+    centered = x - x.mean(axes, keepdim=True)
+    return centered / ((centered * centered).mean(axes, keepdim=True) + eps).sqrt()
 
 
 def _normalize_rows(x2: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -122,6 +130,12 @@ class _Norm(Function):
             out += (db,)
         return out
 
+    def _affine_graph(self, xhat: Tensor, params: tuple[Tensor, ...], shape: tuple[int, ...]) -> Tensor:
+        """``xhat * weight + bias`` as differentiable ops, the parameters reshaped to ``shape``."""
+        w, b = _split(params, self.has_weight, self.has_bias)
+        y = xhat if w is None else xhat * w.reshape(shape)
+        return y if b is None else y + b.reshape(shape)
+
     def _needs(self) -> tuple[bool, bool, bool]:
         """Whether the input, the weight and the bias need gradients."""
         needs = self.needs_input_grad
@@ -141,7 +155,7 @@ class BatchNorm(_Norm):
 
     def forward(self, x: np.ndarray, *params: np.ndarray, has_weight: bool, has_bias: bool, eps: float,
                 running_mean: np.ndarray | None, running_var: np.ndarray | None, momentum: float) -> np.ndarray:
-        self.has_weight, self.has_bias = has_weight, has_bias
+        self.has_weight, self.has_bias, self.eps = has_weight, has_bias, eps
         n, c = x.shape[:2]
         x3 = x.reshape(n, c, math.prod(x.shape[2:]))
         m = n * x3.shape[2]
@@ -184,13 +198,20 @@ class BatchNorm(_Norm):
         db = sum_g.astype(dt) if need_b else None
         return (dx, *self._param_grads(dw, db))
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        def composite(x: Tensor, *params: Tensor) -> Tensor:
+            xhat = _standardize_graph(x, (0, *range(2, x.ndim)), self.eps)
+            return self._affine_graph(xhat, params, (1, -1) + (1,) * (x.ndim - 2))
+
+        return backward_by_composite(self, g, composite)
+
 
 class LayerNorm(_Norm):
     """Normalization of each sample over its last ``normalized_ndim`` dims, then an elementwise affine map."""
 
     def forward(self, x: np.ndarray, *params: np.ndarray, has_weight: bool, has_bias: bool, normalized_ndim: int,
                 eps: float) -> np.ndarray:
-        self.has_weight, self.has_bias = has_weight, has_bias
+        self.has_weight, self.has_bias, self.eps = has_weight, has_bias, eps
         self.x_shape = x.shape
         lead = x.ndim - normalized_ndim
         self.param_shape = x.shape[lead:]
@@ -211,13 +232,20 @@ class LayerNorm(_Norm):
         db = _column_sum(g2).reshape(self.param_shape) if need_b else None
         return (dx, *self._param_grads(dw, db))
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        def composite(x: Tensor, *params: Tensor) -> Tensor:
+            xhat = _standardize_graph(x, tuple(range(x.ndim - len(self.param_shape), x.ndim)), self.eps)
+            return self._affine_graph(xhat, params, self.param_shape)
+
+        return backward_by_composite(self, g, composite)
+
 
 class GroupNorm(_Norm):
     """Normalization of an (N, C, *) input over each (sample, group of C / num_groups channels) block."""
 
     def forward(self, x: np.ndarray, *params: np.ndarray, has_weight: bool, has_bias: bool, num_groups: int,
                 eps: float) -> np.ndarray:
-        self.has_weight, self.has_bias = has_weight, has_bias
+        self.has_weight, self.has_bias, self.eps, self.num_groups = has_weight, has_bias, eps, num_groups
         self.x_shape = x.shape
         n, c = x.shape[:2]
         length = math.prod(x.shape[2:])
@@ -240,6 +268,14 @@ class GroupNorm(_Norm):
         dw = _channel_dot(g3, xhat3).astype(xhat.dtype) if need_w else None
         db = channel_sum(g3).astype(xhat.dtype) if need_b else None
         return (dx, *self._param_grads(dw, db))
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        def composite(x: Tensor, *params: Tensor) -> Tensor:
+            blocks = x.reshape(x.shape[0], self.num_groups, -1)
+            xhat = _standardize_graph(blocks, (2,), self.eps).reshape(x.shape)
+            return self._affine_graph(xhat, params, (1, -1) + (1,) * (x.ndim - 2))
+
+        return backward_by_composite(self, g, composite)
 
 
 # ---------------------------------------------------------------------------------- public functions

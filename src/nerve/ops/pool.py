@@ -14,8 +14,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nerve.autograd.function import Function
-from nerve.ops.conv import Padding, Pair, _strided_windows, as_tuple, pad_image
-from nerve.ops.shape import reshape, squeeze, unsqueeze
+from nerve.autograd.higher_order import backward_by_composite
+from nerve.ops.conv import Padding, Pair, _strided_windows, as_tuple, pad_image, window_index
+from nerve.ops.shape import ConstantPad, GetItem, reshape, squeeze, unsqueeze
 from nerve.tensor import Tensor, _wrap
 
 
@@ -147,6 +148,12 @@ class MaxPool2d(Function):
 
         return (_scatter_offsets(routed, x_shape, kernel, stride, padding, dilation, out_hw, g.dtype),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        (arg,) = self.saved
+        x_shape, kernel, stride, padding, dilation, _ = self.geometry
+        rows, cols = np.divmod(flat_indices(arg, x_shape[3], kernel, stride, padding, dilation), x_shape[3])
+        return backward_by_composite(self, g, lambda x: _pick(x, rows, cols))
+
 
 def _route_disjoint(g: np.ndarray, arg: np.ndarray, x_shape: tuple[int, ...], kernel: Pair) -> np.ndarray:
     """Max-pool backward when the windows tile the input (stride = kernel, no padding or dilation).
@@ -186,6 +193,16 @@ class AvgPool2d(Function):
         x_shape, kernel, stride, padding, out_hw, inv_divisor = self.geometry
         share = g * inv_divisor
         return (_scatter_offsets(lambda i, j: share, x_shape, kernel, stride, padding, (1, 1), out_hw, g.dtype),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        _, kernel, stride, (pt, pb, pl, pr), out_hw, inv_divisor = self.geometry
+
+        def composite(x: Tensor) -> Tensor:
+            xp = ConstantPad.apply(x, widths=((0, 0), (0, 0), (pt, pb), (pl, pr)), value=0.0)
+            windows = GetItem.apply(xp, index=window_index(kernel, stride, (1, 1), out_hw), accumulate=True)
+            return windows.sum((2, 3)) * _wrap(inv_divisor)
+
+        return backward_by_composite(self, g, composite)
 
 
 def avg_pool_inv_divisor(size: Pair, kernel: Pair, stride: Pair, pad: Pair, out_hw: Pair,
@@ -365,6 +382,19 @@ class AdaptiveMaxPool2d(Function):
             for j in range(index.shape[3]):
                 gx[lead[0], lead[1], index[:, :, i, j]] += g[:, :, i, j]  # one index per (n, c): no collisions
         return (gx.reshape(self.x_shape),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        (index,) = self.saved
+        rows, cols = np.divmod(index, self.x_shape[3])
+        return backward_by_composite(self, g, lambda x: _pick(x, rows, cols))
+
+
+def _pick(x: Tensor, rows: np.ndarray, cols: np.ndarray) -> Tensor:
+    """``out[n, c, i, j] = x[n, c, rows[n, c, i, j], cols[n, c, i, j]]`` as a differentiable gather (positions
+    may repeat where windows overlap)."""
+    n, c = x.shape[:2]
+    index = (np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols)
+    return GetItem.apply(x, index=index, accumulate=True)
 
 
 def _adaptive_max(x: Tensor, output_size: int | Sequence[int | None] | None, return_indices: bool, spatial: int,

@@ -9,6 +9,7 @@ Primitives: ``Sum``, ``Mean``, ``Prod``, ``Amax`` (ties share the gradient evenl
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -18,6 +19,7 @@ from nerve._dtypes import int64
 from nerve.autograd.function import Function
 from nerve.ops._util import normalize_dim, normalize_dims
 from nerve.ops.elementwise import clone, where
+from nerve.ops.shape import Expand, GetItem, PlaceAt, Reshape
 from nerve.tensor import Tensor, _raw, _wrap
 
 Dims = int | Sequence[int] | None
@@ -30,6 +32,15 @@ def _expand_grad(g: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...] | 
     return np.broadcast_to(g, shape)
 
 
+def _expand_grad_graph(g: Tensor, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdim: bool) -> Tensor:
+    """:func:`_expand_grad` as differentiable ops."""
+    if not keepdim and axes is not None and len(shape):
+        g = Reshape.apply(g, shape=np.expand_dims(g.data, axes).shape)
+    elif axes is None and len(shape):
+        g = Reshape.apply(g, shape=(1,) * len(shape))
+    return Expand.apply(g, shape=shape)
+
+
 class Sum(Function):
     def forward(self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
         self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
@@ -37,6 +48,9 @@ class Sum(Function):
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (_expand_grad(g, self.shape, self.axes, self.keepdim),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (_expand_grad_graph(g, self.shape, self.axes, self.keepdim),)
 
 
 class Mean(Function):
@@ -50,6 +64,9 @@ class Mean(Function):
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (_expand_grad(g / g.dtype.type(self.count), self.shape, self.axes, self.keepdim),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (_expand_grad_graph(g / self.count, self.shape, self.axes, self.keepdim),)
 
 
 class Amax(Function):
@@ -69,6 +86,11 @@ class Amax(Function):
         if not self.keepdim:
             g = g.reshape(count.shape)
         return ((hit * (g / count.astype(g.dtype))).astype(g.dtype, copy=False),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        (hit,) = self.saved
+        share = hit / hit.sum(axis=self.axes, keepdims=True)  # ties split the gradient evenly
+        return (_expand_grad_graph(g, hit.shape, self.axes, self.keepdim) * _wrap(share.astype(g.dtype)),)
 
 
 def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
@@ -100,11 +122,20 @@ class Gather(Function):
             _scatter_add_along_axis(corner, index, g, self.axis)
         return (gx,)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        (index,) = self.saved
+        return (PlaceAt.apply(g, shape=self.shape, index=along_axis(index, self.axis), accumulate=not self.unique),)
 
-def _scatter_add_along_axis(out: np.ndarray, index: np.ndarray, src: np.ndarray, axis: int) -> None:
+
+def along_axis(index: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
+    """The fancy index that ``take_along_axis(a, index, axis)`` reads: ``index`` on ``axis``, aranges elsewhere."""
     grids = list(np.indices(index.shape, sparse=True))
     grids[axis] = index
-    np.add.at(out, tuple(grids), src)
+    return tuple(grids)
+
+
+def _scatter_add_along_axis(out: np.ndarray, index: np.ndarray, src: np.ndarray, axis: int) -> None:
+    np.add.at(out, along_axis(index, axis), src)
 
 
 class CumSum(Function):
@@ -118,6 +149,13 @@ class CumSum(Function):
         # d/dx_j sum_{i >= j} g_i: a reversed cumulative sum of the incoming gradient
         flipped = np.flip(g, axis=self.axis)
         return (np.flip(np.cumsum(flipped, axis=self.axis), axis=self.axis),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        if g.ndim == 0:
+            return (g,)
+        flip = (slice(None),) * self.axis + (slice(None, None, -1),)
+        reverse = functools.partial(GetItem.apply, index=flip, accumulate=False)
+        return (reverse(CumSum.apply(reverse(g), axis=self.axis)),)
 
 
 def _to_last(a: np.ndarray, axis: int | None) -> np.ndarray:

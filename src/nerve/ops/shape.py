@@ -17,7 +17,7 @@ import numpy as np
 from nerve._dtypes import promote_types
 from nerve.autograd.function import Function
 from nerve.autograd.grad_mode import grad_mode
-from nerve.ops._util import normalize_dim, shape_arg, unbroadcast
+from nerve.ops._util import normalize_dim, shape_arg, sum_to, unbroadcast
 from nerve.tensor import Tensor, _wrap
 
 PadMode = Literal["constant", "reflect", "replicate", "circular"]
@@ -31,6 +31,9 @@ class Reshape(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (g.reshape(self.shape),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (Reshape.apply(g, shape=self.shape),)
+
 
 class Permute(Function):
     def forward(self, x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
@@ -40,6 +43,9 @@ class Permute(Function):
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (g.transpose(self.inverse),)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (Permute.apply(g, dims=self.inverse),)
+
 
 class Expand(Function):
     def forward(self, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -48,6 +54,9 @@ class Expand(Function):
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (unbroadcast(g, self.shape),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (sum_to(g, self.shape),)
 
 
 class GetItem(Function):
@@ -59,13 +68,34 @@ class GetItem(Function):
         return x[index]
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
-        (index,) = self.saved
-        gx = np.zeros(self.shape, dtype=g.dtype)
-        if self.accumulate:
-            np.add.at(gx, index, g)
-        else:
-            gx[index] = g
-        return (gx,)
+        return (_place(g, self.shape, self.saved[0], self.accumulate),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (PlaceAt.apply(g, shape=self.shape, index=self.saved[0], accumulate=self.accumulate),)
+
+
+class PlaceAt(Function):
+    """``zeros(shape)`` with ``g`` written (added, with ``accumulate``) at ``index``: the VJP of
+    :class:`GetItem` as a primitive of its own, so that it too can be differentiated (its VJP is GetItem)."""
+
+    def forward(self, g: np.ndarray, shape: tuple[int, ...], index: Any, accumulate: bool) -> np.ndarray:
+        self.index, self.accumulate = index, accumulate
+        return _place(g, shape, index, accumulate)
+
+    def backward(self, gg: np.ndarray) -> tuple[np.ndarray]:
+        return (gg[self.index],)
+
+    def backward_graph(self, gg: Tensor) -> tuple[Tensor]:
+        return (GetItem.apply(gg, index=self.index, accumulate=self.accumulate),)
+
+
+def _place(g: np.ndarray, shape: tuple[int, ...], index: Any, accumulate: bool) -> np.ndarray:
+    out = np.zeros(shape, dtype=g.dtype)
+    if accumulate:
+        np.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
 
 
 class TakeAxis(Function):
@@ -92,6 +122,10 @@ class TakeAxis(Function):
             gx[(*lead, source[j])] += g[(*lead, j)]
         return (gx,)
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        index = (slice(None),) * self.axis + (self.saved[0],)
+        return (PlaceAt.apply(g, shape=self.shape, index=index, accumulate=True),)
+
 
 class Cat(Function):
     def forward(self, *xs: np.ndarray, axis: int) -> np.ndarray:
@@ -103,6 +137,12 @@ class Cat(Function):
         parts = np.split(g, self.bounds, axis=self.axis)
         return tuple(p if need else None for p, need in zip(parts, self.needs_input_grad))
 
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        starts = (0, *self.bounds)
+        lead = (slice(None),) * self.axis
+        return tuple(GetItem.apply(g, index=(*lead, slice(start, start + t.shape[self.axis])), accumulate=False)
+                     if need else None for start, t, need in zip(starts, self.parents, self.needs_input_grad))
+
 
 class ConstantPad(Function):
     """Pad with a constant (non-negative widths); backward crops the gradient back to the input."""
@@ -113,6 +153,9 @@ class ConstantPad(Function):
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray]:
         return (g[self.window],)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        return (GetItem.apply(g, index=self.window, accumulate=False),)
 
 
 # ---------------------------------------------------------------------------------- public functions

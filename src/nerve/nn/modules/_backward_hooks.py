@@ -50,6 +50,10 @@ class _Relay(Function):
         self.group.grads[self.slot] = grad
         return None, np.zeros((), _TOKEN_DTYPE)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Tensor | None, ...]:
+        raise NotImplementedError("module full backward hooks do not support higher-order gradients "
+                                  "(create_graph=True); remove the hooks, or use tensor hooks (register_hook)")
+
 
 class _Group:
     """The tensors of one side (inputs or outputs) of one module call, and what their gate does in backward."""
