@@ -33,6 +33,13 @@ def _normal(*shape: int) -> np.ndarray:
     return RNG.standard_normal(shape)
 
 
+def _with_zeros(x: np.ndarray) -> np.ndarray:
+    """``x`` with one row holding a zero and another two (products of the others are exact there)."""
+    x = x.copy()
+    x[1, 2] = x[2, 0] = x[2, 3] = 0.0
+    return x
+
+
 def _positive(*shape: int) -> np.ndarray:
     return RNG.uniform(0.5, 2.0, shape)
 
@@ -131,6 +138,8 @@ CASES: list[tuple[str, Callable[..., Any], list[np.ndarray]]] = [
     ("gather", lambda L, a: L.gather(a, 1, L.tensor(np.array([[0, 0, 2], [3, 1, 1], [2, 2, 2]]))) ** 3,
      [_normal(3, 4)]),
     ("sort", lambda L, a: L.sort(a, 1)[0] * a, [_normal(3, 4)]),
+    ("prod", lambda L, a: a.prod() + a.prod(1) ** 2 * a.prod(0, keepdim=True).sum(), [_with_zeros(_normal(3, 4))]),
+    ("cumprod", lambda L, a: a.cumprod(1) ** 2 + a.cumprod(0) * a, [_with_zeros(_normal(3, 4))]),
     ("cumsum", lambda L, a: a.cumsum(1) ** 2 + a.cumsum(0) ** 3, [_normal(3, 4)]),
     ("scatter", lambda L, a, b: L.scatter(a, 1, L.tensor(np.array([[0, 2], [3, 1]])), b) ** 3,
      [_normal(2, 4), _normal(2, 2)]),
@@ -224,7 +233,8 @@ def test_double_backward_matches_torch_and_finite_differences(name: str, fn: Any
 
 
 def test_every_op_with_a_differentiable_backward_is_exercised() -> None:
-    """Each op listed by higher_order_ops() appears in some graph the cases above build."""
+    """Each op listed by higher_order_ops() appears in some graph the cases above build (the recurrent layers in
+    their own test below)."""
     seen: set[str] = set()
     for _, fn, arrays in CASES:
         xs = [nerve.tensor(a).requires_grad_(True) for a in arrays]
@@ -238,6 +248,7 @@ def test_every_op_with_a_differentiable_backward_is_exercised() -> None:
             visited.add(id(node))
             seen.add(type(node).__name__)
             stack.extend(n for n, _ in node.next_functions)
+    seen |= {"RNNLayer", "LSTMLayer", "GRULayer"}  # test_recurrent_layers_double_backward_as_torch
     assert set(nerve.autograd.higher_order_ops()) <= seen, set(nerve.autograd.higher_order_ops()) - seen
 
 
@@ -326,10 +337,32 @@ def test_tensor_hook_runs_in_create_graph_mode() -> None:
     np.testing.assert_allclose(g.numpy(), [6.0, 12.0])
 
 
-def test_an_op_without_a_differentiable_backward_is_named() -> None:
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("packed", [False, True], ids=["bidirectional-2-layer", "packed"])
+def test_recurrent_layers_double_backward_as_torch(kind: str, packed: bool) -> None:
+    def run(lib: Any) -> list[np.ndarray]:
+        options = {"batch_first": True} if packed else {"batch_first": True, "num_layers": 2, "bidirectional": True}
+        layer = getattr(lib.nn, kind)(3, 4, **options).double()
+        rng = np.random.default_rng(0)
+        layer.load_state_dict({k: lib.tensor(rng.standard_normal(tuple(v.shape)) * 0.5)
+                               for k, v in layer.state_dict().items()})
+        x = lib.tensor(np.random.default_rng(1).standard_normal((3, 5, 3))).requires_grad_(True)
+        if packed:
+            lengths = np.array([5, 2, 4]) if lib is nerve else torch.tensor([5, 2, 4])
+            _, state = layer(lib.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+            y = state[0] if kind == "LSTM" else state
+        else:
+            y = layer(x)[0]
+        (g,) = lib.autograd.grad((y ** 2).sum(), [x], create_graph=True)
+        (g ** 2).sum().backward()
+        return [g.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()]
+
+    for a, b in zip(run(nerve), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_module_backward_hooks_refuse_create_graph_by_name() -> None:
     x = nerve.tensor(RNG.standard_normal((2, 3)), requires_grad=True)
-    with pytest.raises(NotImplementedError, match=r"ProdBackward: higher-order gradients \(create_graph"):
-        nerve.autograd.grad(x.prod(), [x], create_graph=True)
     layer = nn.Linear(3, 2).double()
     layer.register_full_backward_hook(lambda m, gi, go: None)
     with pytest.raises(NotImplementedError, match="module full backward hooks do not support higher-order"):

@@ -17,8 +17,9 @@ import numpy as np
 
 from nerve._dtypes import int64
 from nerve.autograd.function import Function
+from nerve.autograd.higher_order import backward_by_composite
 from nerve.ops._util import normalize_dim, normalize_dims
-from nerve.ops.elementwise import clone, where
+from nerve.ops.elementwise import Where, clone, where
 from nerve.ops.shape import Expand, GetItem, PlaceAt, Reshape
 from nerve.tensor import Tensor, _raw, _wrap
 
@@ -169,6 +170,15 @@ def _exclusive_cumprod(a: np.ndarray) -> np.ndarray:
     return np.cumprod(np.concatenate([ones, a[..., :-1]], axis=-1), axis=-1)
 
 
+def _products_of_others(a: Tensor) -> Tensor:
+    """``out[..., i] = prod_{j != i} a[..., j]`` as differentiable ops (exact with zeros): the product along the
+    last axis of n copies of ``a``, copy i with a_i replaced by 1."""
+    n = a.shape[-1]
+    rows = Where.apply(_wrap(np.ones((), a.data.dtype)), a.unsqueeze(-2).expand(*a.shape[:-1], n, n),
+                       cond=np.eye(n, dtype=bool))
+    return Prod.apply(rows, axis=rows.ndim - 1, keepdim=False)
+
+
 class Prod(Function):
     def forward(self, x: np.ndarray, axis: int | None, keepdim: bool) -> np.ndarray:
         self.saved = (x,)
@@ -186,6 +196,13 @@ class Prod(Function):
         if not self.keepdim:
             g = np.expand_dims(g, self.axis)
         return (np.moveaxis(others, -1, self.axis) * g,)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        (x,) = self.parents
+        others = _products_of_others(x.reshape(-1) if self.axis is None else x.movedim(self.axis, -1))
+        if self.axis is None:
+            return ((others * g).reshape(x.shape),)
+        return (others.movedim(-1, self.axis) * (g if self.keepdim else g.unsqueeze(self.axis)),)
 
 
 class CumProd(Function):
@@ -214,6 +231,18 @@ class CumProd(Function):
         at_zero = before * (gm * after * (pos >= z)).sum(-1, keepdims=True)
         grad = np.where(pos == z, at_zero, grad).astype(g.dtype, copy=False)
         return (np.moveaxis(grad, -1, self.axis),)
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor]:
+        def composite(x: Tensor) -> Tensor:  # out_k = prod_i (x_i if i <= k else 1): rows of a lower triangle
+            if x.ndim == 0:
+                return x
+            a = x.movedim(self.axis, -1)
+            n = a.shape[-1]
+            rows = Where.apply(a.unsqueeze(-2).expand(*a.shape[:-1], n, n), _wrap(np.ones((), a.data.dtype)),
+                               cond=np.tri(n, dtype=bool))
+            return Prod.apply(rows, axis=rows.ndim - 1, keepdim=False).movedim(-1, self.axis)
+
+        return backward_by_composite(self, g, composite)
 
 
 # ---------------------------------------------------------------------------------- public functions
@@ -488,9 +517,20 @@ def norm(x: Tensor, p: float | str = 2, dim: Dims = None, keepdim: bool = False)
         p = 2
     if p == float("inf"):
         return amax(x.abs(), dim, keepdim)
+    if p == float("-inf"):  # the smallest magnitude (the generic root below gave 1 and a nan gradient)
+        return amin(x.abs(), dim, keepdim)
+    if p == 0:  # the number of nonzero entries, gradient zero (1 / p below divided by zero)
+        return sum(x.abs().sign(), dim, keepdim)
     if p == 1:
         return sum(x.abs(), dim, keepdim)
-    powered = sum(x * x, dim, keepdim) if p == 2 else sum(x.abs() ** p, dim, keepdim)
+    if p < 1:
+        # NOTE: below p = 1 the derivative of |x|^p is infinite at x = 0 (nan after the chain rule); torch
+        # defines it as 0, so zero entries enter as constants (|0|^p is 0 for p > 0 and inf for p < 0).
+        a = x.abs()
+        nz = a.data != 0
+        powered = sum(where(nz, where(nz, a, 1.0) ** p, 0.0 if p > 0 else float("inf")), dim, keepdim)
+    else:
+        powered = sum(x * x, dim, keepdim) if p == 2 else sum(x.abs() ** p, dim, keepdim)
     # NOTE: at a zero vector the root's derivative is infinite and the chain gives 0 * inf = nan; torch
     # defines the gradient there as 0. Taking the root of 1 instead (masked on both sides) gives exactly that.
     nonzero = powered.data != 0

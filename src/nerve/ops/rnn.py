@@ -23,11 +23,18 @@ Each primitive has one output: the step outputs with the final state(s) appended
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
 
 from nerve.autograd.function import Function
+from nerve.autograd.higher_order import backward_by_composite
+from nerve.ops.activation import ReLU, Sigmoid, Tanh
+from nerve.ops.elementwise import Where
+from nerve.ops.linalg import MatMul
+from nerve.ops.shape import GetItem, stack
+from nerve.tensor import Tensor, _wrap
 
 
 def _sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -97,6 +104,75 @@ def _finish_grads(inputs: np.ndarray, x_shape: tuple[int, ...], w_ih: np.ndarray
     return dx, dw_ih, db
 
 
+# --- the layers as composites of differentiable primitives (``backward_graph``: higher-order gradients) -------
+
+
+def _projection_graph(x: Tensor, w_ih: Tensor, bias: Tensor | None, mask: np.ndarray | None) -> Tensor:
+    """``x @ W_ihᵀ + bias`` for every step, padded steps reading zeros (as :func:`_input_projection`)."""
+    if mask is not None:
+        x = Where.apply(x, _wrap(np.zeros((), x.data.dtype)), cond=mask[..., None])
+    proj = MatMul.apply(x, w_ih.transpose(0, 1))
+    return proj if bias is None else proj + bias
+
+
+def _emit_graph(outputs: list, t: int, h_new: Tensor, h: Tensor, mask: np.ndarray | None) -> Tensor:
+    """:func:`_emit` as differentiable ops: record step t's output, return the next state."""
+    if mask is None:
+        outputs[t] = h_new
+        return h_new
+    keep = mask[t][:, None]
+    outputs[t] = Where.apply(h_new, _wrap(np.zeros((), h_new.data.dtype)), cond=keep)
+    return Where.apply(h_new, h, cond=keep)
+
+
+def _gate(a: Tensor, k: int, hidden: int) -> Tensor:
+    """Gate block k (hidden columns) of stacked pre-activations (B, G·H)."""
+    return GetItem.apply(a, index=(slice(None), slice(k * hidden, (k + 1) * hidden)), accumulate=False)
+
+
+def _rnn_graph(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, *biases: Tensor, nonlinearity: str,
+               reverse: bool, mask: np.ndarray | None) -> Tensor:
+    proj = _projection_graph(x, w_ih, biases[0] + biases[1] if biases else None, mask)
+    outputs: list = [None] * x.shape[0]
+    h = h0
+    for t in _steps(x.shape[0], reverse):
+        a = proj[t] + MatMul.apply(h, w_hh.transpose(0, 1))
+        h = _emit_graph(outputs, t, Tanh.apply(a) if nonlinearity == "tanh" else ReLU.apply(a), h, mask)
+    return stack([*outputs, h])
+
+
+def _lstm_graph(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, *biases: Tensor, reverse: bool,
+                mask: np.ndarray | None) -> Tensor:
+    hidden = h0.shape[1]
+    proj = _projection_graph(x, w_ih, biases[0] + biases[1] if biases else None, mask)
+    outputs: list = [None] * x.shape[0]
+    h, c = h0, c0
+    for t in _steps(x.shape[0], reverse):
+        a = proj[t] + MatMul.apply(h, w_hh.transpose(0, 1))
+        i, f, o = (Sigmoid.apply(_gate(a, k, hidden)) for k in (0, 1, 3))
+        c_new = f * c + i * Tanh.apply(_gate(a, 2, hidden))
+        if mask is not None:
+            c_new = Where.apply(c_new, c, cond=mask[t][:, None])
+        h, c = _emit_graph(outputs, t, o * Tanh.apply(c_new), h, mask), c_new
+    return stack([*outputs, h, c])
+
+
+def _gru_graph(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, *biases: Tensor, reverse: bool,
+               mask: np.ndarray | None) -> Tensor:
+    hidden = h0.shape[1]
+    b_ih, b_hh = biases if biases else (None, None)
+    proj = _projection_graph(x, w_ih, b_ih, mask)
+    outputs: list = [None] * x.shape[0]
+    h = h0
+    for t in _steps(x.shape[0], reverse):
+        rec = MatMul.apply(h, w_hh.transpose(0, 1))
+        rec = rec if b_hh is None else rec + b_hh
+        r, z = (Sigmoid.apply(_gate(proj[t], k, hidden) + _gate(rec, k, hidden)) for k in (0, 1))
+        n = Tanh.apply(_gate(proj[t], 2, hidden) + r * _gate(rec, 2, hidden))
+        h = _emit_graph(outputs, t, n + z * (h - n), h, mask)
+    return stack([*outputs, h])
+
+
 class RNNLayer(Function):
     """``h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)`` over a sequence; act is tanh or relu.
 
@@ -125,6 +201,11 @@ class RNNLayer(Function):
         self.saved = (inputs, x.shape, h0, w_ih, w_hh, proj, out)
         self.options = (nonlinearity, reverse, mask, bool(biases))
         return out
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        nonlinearity, reverse, mask, _ = self.options
+        return backward_by_composite(self, g, functools.partial(_rnn_graph, nonlinearity=nonlinearity,
+                                                                reverse=reverse, mask=mask))
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         inputs, x_shape, h0, w_ih, w_hh, act, out = self.saved
@@ -224,6 +305,10 @@ class LSTMLayer(Function):
         self.saved = (inputs, x.shape, h0, c0, w_ih, w_hh, gates, cells, tanh_cells, out)
         self.options = (reverse, mask, bool(biases))
         return out
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        reverse, mask, _ = self.options
+        return backward_by_composite(self, g, functools.partial(_lstm_graph, reverse=reverse, mask=mask))
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         inputs, x_shape, h0, c0, w_ih, w_hh, gates, cells, tanh_cells, out = self.saved
@@ -339,6 +424,10 @@ class GRULayer(Function):
         self.saved = (inputs, x.shape, h0, w_ih, w_hh, gates, hn, out)
         self.options = (reverse, mask, bool(biases))
         return out
+
+    def backward_graph(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        reverse, mask, _ = self.options
+        return backward_by_composite(self, g, functools.partial(_gru_graph, reverse=reverse, mask=mask))
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         inputs, x_shape, h0, w_ih, w_hh, gates, hn, out = self.saved
