@@ -265,3 +265,20 @@ def test_one_fresh_array_returned_for_two_leaves_is_not_shared():
     (a * 2.0).sum().backward()  # accumulating into a's gradient must leave b's alone
     np.testing.assert_allclose(a.grad.data, [3.0, 3.0])
     np.testing.assert_allclose(b.grad.data, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("uses", [3, 4, 7])
+def test_a_scalar_node_used_many_times_gets_every_contribution(uses):
+    """0-d gradients: NumPy's ``a + b`` of 0-d arrays is a scalar, which ``+=`` rebinds instead of updating;
+    the engine once lost every contribution after the second (x.grad read 5 for 2 + 3 + 4)."""
+    x = nerve.tensor([1.0, 2.0], requires_grad=True)
+    s = x.sum()
+    total = s * 0
+    for k in range(uses):
+        total = total + s * (k + 2)
+    total.backward()
+    expected = sum(k + 2 for k in range(uses))
+    assert x.grad.tolist() == [expected, expected]
+    y = nerve.tensor(3.0, requires_grad=True)
+    nerve.autograd.backward([y * 1, y * 2, y * 3, y * 4])  # four roots into one 0-d leaf
+    assert y.grad.item() == 10.0

@@ -55,6 +55,13 @@ def _check(node: Function, index: int, grad: np.ndarray, t: Tensor) -> None:
         )
 
 
+def _sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a + b`` as a new ndarray, also for 0-d operands (where NumPy returns a scalar, which ``+=`` would
+    then rebind instead of updating: the third gradient into a scalar node would be lost)."""
+    total = a + b
+    return total if type(total) is np.ndarray else np.asarray(total)
+
+
 def run_backward(
     roots: Sequence[Tensor],
     root_grads: Sequence[np.ndarray],
@@ -93,7 +100,7 @@ def run_backward(
         if node is None:
             add_leaf(root, g)
         elif node in grads:
-            grads[node] = grads[node] + g
+            grads[node] = _sum(grads[node], g)
             owned.add(id(node))
         else:
             grads[node] = g
@@ -139,9 +146,9 @@ def run_backward(
             if prev is None:
                 grads[pnode] = g
             elif id(pnode) in owned:
-                prev += g
+                prev += g  # in place: an array _sum allocated
             else:
-                grads[pnode] = prev + g
+                grads[pnode] = _sum(prev, g)
                 owned.add(id(pnode))
 
     if capture is None:
