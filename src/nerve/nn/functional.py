@@ -15,7 +15,7 @@ import numpy as np
 from nerve._dtypes import as_dtype
 from nerve.ops import activation as _act
 from nerve.ops import loss as _loss
-from nerve.ops._util import normalize_dim
+from nerve.ops._util import normalize_dim, require_tensor
 from nerve.ops.activation import _float_input, erf, gelu, sigmoid, softplus, tanh
 from nerve.ops.attention import scaled_dot_product_attention
 from nerve.ops.conv import conv1d, conv2d, conv_transpose2d
@@ -63,13 +63,18 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
-    """min(max(input, 0), 6)."""
-    return clamp(input, 0.0, 6.0)
+    """min(max(input, 0), 6); no gradient at 0 and 6 (as PyTorch's)."""
+    return hardtanh(input, 0.0, 6.0)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
-    """Clamp to ``[min_val, max_val]``."""
-    return clamp(input, min_val, max_val)
+    """Clamp to ``[min_val, max_val]``. Unlike ``clamp``, whose gradient passes at the bounds, the gradient is
+    zero from the bounds outward, as PyTorch's hardtanh defines it."""
+    require_tensor(input, "hardtanh")
+    if input.data.dtype.kind != "f":  # integers: nothing to differentiate
+        return clamp(input, min_val, max_val)
+    inside = (input > min_val) & (input < max_val)
+    return where(inside, input, clamp(input, min_val, max_val).detach())
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
