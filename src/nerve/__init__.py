@@ -31,6 +31,7 @@ from nerve._dtypes import (
     set_default_dtype,
     uint8,
 )
+from nerve.autograd import functional as _autograd_functional  # makes nerve.autograd.functional available
 from nerve.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from nerve.creation import (
     arange,
