@@ -1,9 +1,27 @@
-"""Datasets and mini-batch loading (``nerve.data.DataLoader``), character vocabularies, time-series tooling."""
+"""Datasets, samplers and mini-batch loading (``nerve.data.DataLoader``), vocabularies, time-series tooling."""
 
 from nerve.data import transforms
 from nerve.data.dataloader import DataLoader, default_collate
-from nerve.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from nerve.data.dataset import (
+    ChainDataset,
+    ConcatDataset,
+    Dataset,
+    IterableDataset,
+    StackDataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
 from nerve.data.files import ImageFolder, encode_targets, read_csv, read_npz
+from nerve.data.sampler import (
+    BatchSampler,
+    DistributedSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from nerve.data.text import BPTTLoader, CharVocabulary, TokenBlockLoader
 from nerve.data.timeseries import (
     MinMaxScaler,
@@ -20,6 +38,16 @@ from nerve.data.timeseries import (
 
 __all__ = [
     "BPTTLoader",
+    "BatchSampler",
+    "ChainDataset",
+    "DistributedSampler",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "StackDataset",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
     "TokenBlockLoader",
     "CharVocabulary",
     "ConcatDataset",

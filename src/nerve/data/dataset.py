@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,91 @@ class Dataset:
 
     def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses define ``__iter__`` (and ``__len__`` if the length is known).
+
+    A ``DataLoader`` batches consecutive samples in the order the stream yields them; ``shuffle``,
+    ``sampler`` and ``batch_sampler`` do not apply. ``a + b`` chains two streams (``ChainDataset``).
+
+    Example:
+        >>> class Counter(IterableDataset):
+        ...     def __init__(self, n): self.n = n
+        ...     def __iter__(self): return iter(range(self.n))
+        >>> [b.tolist() for b in DataLoader(Counter(5), batch_size=2)]
+        [[0, 1], [2, 3], [4]]
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        # TypeError, as len() of an object without __len__, so list(stream) and similar still work
+        raise TypeError(f"{type(self).__name__} has no len(): define __len__ on the IterableDataset subclass")
+
+    def __add__(self, other: Dataset) -> ChainDataset:  # type: ignore[override]
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several ``IterableDataset`` streams one after another; its length is the sum of theirs."""
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = list(datasets)
+        for i, d in enumerate(self.datasets):
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset: dataset {i} is a {type(d).__name__}, expected an IterableDataset "
+                                "(concatenate map-style datasets with ConcatDataset)")
+
+    def __iter__(self) -> Iterator[Any]:
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Sample ``i`` gathers sample ``i`` of each dataset: a tuple (positional) or a dict (keywords).
+
+    Example:
+        >>> pairs = StackDataset(images, labels)           # pairs[0] == (images[0], labels[0])
+        >>> named = StackDataset(image=images, label=labels)  # named[0] == {"image": ..., "label": ...}
+    """
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError("StackDataset: give datasets either positionally (tuple samples) or by keyword "
+                             f"(dict samples), not both; got {len(args)} positional and keywords {list(kwargs)}")
+        if not args and not kwargs:
+            raise ValueError("StackDataset: expected at least one dataset")
+        self.datasets: tuple[Dataset, ...] | dict[str, Dataset] = args if args else kwargs
+        named = dict(enumerate(args)) if args else kwargs
+        lengths = {k: len(d) for k, d in named.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"StackDataset: all datasets need the same length, got lengths {lengths}")
+        self._length = next(iter(lengths.values()))
+
+    def __getitem__(self, index: int) -> tuple[Any, ...] | dict[str, Any]:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def get_batch(self, indices: np.ndarray) -> tuple[Any, ...] | dict[str, Any]:
+        from nerve.data.dataloader import default_collate
+
+        def batch(d: Dataset) -> Any:
+            if hasattr(d, "get_batch"):
+                return d.get_batch(indices)
+            return default_collate([d[int(i)] for i in indices])
+
+        if isinstance(self.datasets, dict):
+            return {k: batch(d) for k, d in self.datasets.items()}
+        return tuple(batch(d) for d in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
 
 
 class TensorDataset(Dataset):
@@ -89,6 +174,10 @@ class ConcatDataset(Dataset):
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: expected at least one dataset")
+        for i, d in enumerate(self.datasets):
+            if isinstance(d, IterableDataset):
+                raise TypeError(f"ConcatDataset: dataset {i} is an IterableDataset ({type(d).__name__}), which "
+                                "cannot be indexed; chain streams with ChainDataset")
         self.cumulative = np.cumsum([len(d) for d in self.datasets]).tolist()
 
     def __getitem__(self, index: int) -> Any:
