@@ -6,8 +6,10 @@ primitives, except cross-entropy and NLL over class indices, which are fused pri
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -18,7 +20,17 @@ from nerve.ops import loss as _loss
 from nerve.ops._util import normalize_dim, require_tensor
 from nerve.ops.activation import _float_input, erf, gelu, sigmoid, softplus, tanh
 from nerve.ops.attention import scaled_dot_product_attention
-from nerve.ops.conv import conv1d, conv2d, conv_transpose2d
+from nerve.ops.conv import (
+    ConvTranspose2d,
+    Pair,
+    _check_conv_operands,
+    _unbatched,
+    as_tuple,
+    conv1d,
+    conv2d,
+    conv_output_size,
+    conv_transpose2d,
+)
 from nerve.ops.elementwise import clamp, minimum, where
 from nerve.ops.embedding import embedding
 from nerve.ops.linalg import linear, matmul
@@ -31,7 +43,7 @@ from nerve.ops.pool import (
     max_pool1d,
     max_pool2d,
 )
-from nerve.ops.shape import pad
+from nerve.ops.shape import PlaceAt, pad, stack
 from nerve.random import Generator, resolve_generator
 from nerve.tensor import Tensor, _wrap
 
@@ -771,3 +783,599 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = input.reshape((*lead, c, h // r, r, w // r, r))
     x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)  # (*, C, r, r, H, W)
     return x.reshape((*lead, c * r * r, h // r, w // r))
+
+
+# ------------------------------------------------------------------------------- shrinkage and random activations
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """input where input > ``threshold``, ``value`` elsewhere (NaN stays NaN, as in PyTorch)."""
+    require_tensor(input, "threshold")
+    return where(input.data <= threshold, value, input)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """input where |input| > ``lambd``, 0 elsewhere."""
+    _float_input(input, "hardshrink")
+    return where((input.data >= -lambd) & (input.data <= lambd), 0.0, input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """input - lambd above ``lambd``, input + lambd below ``-lambd``, 0 between (soft thresholding)."""
+    _float_input(input, "softshrink")
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambd must be non-negative, got {lambd}")
+    # NOTE: the middle branch is input * 0, not 0, so that NaN propagates as in PyTorch
+    return where(input.data > lambd, input - lambd, where(input.data < -lambd, input + lambd, input * 0.0))
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """input - tanh(input)."""
+    _float_input(input, "tanhshrink")
+    return input - tanh(input)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False, generator: Generator | None = None) -> Tensor:
+    """Randomized leaky ReLU (Xu et al., 2015): input for input > 0, ``a * input`` otherwise.
+
+    Training draws a fresh slope ``a ~ U(lower, upper)`` for every element (from nerve's seeded generator, or
+    ``generator``); otherwise ``a`` is the mean slope ``(lower + upper) / 2``. Note PyTorch's functional
+    default ``training=False``.
+
+    Shape: any; output has the input's shape.
+    """
+    _float_input(input, "rrelu")
+    if lower > upper:
+        raise ValueError(f"rrelu: lower bound ({lower}) must be at most the upper bound ({upper})")
+    if not training:
+        return _act.leaky_relu(input, (lower + upper) / 2)
+    dt = input.data.dtype
+    slopes = resolve_generator(generator).uniform(lower, upper, input.shape).astype(dt)
+    # the slopes are constants: y = x * m with m = 1 on the positive side, so dy/dx = m
+    return input * _wrap(np.where(input.data > 0, dt.type(1), slopes))
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1,
+                   generator: Generator | None = None) -> Tensor:
+    """A sample from the Gumbel-softmax (concrete) distribution: ``softmax((logits + g) / tau)`` along ``dim``
+    with ``g = -log(E)``, E ~ Exp(1) (Jang et al., 2016; Maddison et al., 2016).
+
+    With ``hard`` the sample is the one-hot of its argmax, with the soft sample's gradient (straight-through:
+    ``y_hard - y_soft.detach() + y_soft``, as PyTorch). ``eps`` is deprecated and unused, as in PyTorch.
+
+    Shape: logits (*, C, *); output of the same shape.
+    """
+    _float_input(logits, "gumbel_softmax")
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", UserWarning, stacklevel=2)
+    axis = normalize_dim(dim, logits.ndim, "gumbel_softmax")
+    dt = logits.data.dtype
+    gumbels = -np.log(resolve_generator(generator).standard_exponential(logits.shape))
+    y_soft = _act.softmax((logits + _wrap(gumbels.astype(dt))) / tau, axis)
+    if not hard:
+        return y_soft
+    y_hard = np.zeros(logits.shape, dtype=dt)
+    np.put_along_axis(y_hard, np.expand_dims(y_soft.data.argmax(axis), axis), 1, axis)
+    return _wrap(y_hard) - y_soft.detach() + y_soft
+
+
+# ----------------------------------------------------------------------------------------------- alpha dropout
+
+#: -(SELU's negative saturation) = scale * alpha of Klambauer et al. (2017): dropped units are set to SELU's limit
+_ALPHA_DROPOUT = 1.7580993408473766
+
+
+def _alpha_dropout(x: Tensor, p: float, training: bool, feature: bool, op: str,
+                   generator: Generator | None) -> Tensor:
+    """Dropout that keeps SELU activations at mean 0 and variance 1: dropped units become SELU's saturation
+    value -alpha', then ``a * y + b`` restores the moments (PyTorch's ``_dropout_impl``)."""
+    require_tensor(x, op)
+    if not 0 <= p <= 1:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0 or x.numel() == 0:
+        return x
+    if p == 1:
+        return x * 0.0
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point input, got dtype {x.data.dtype}")
+    if feature and x.ndim < 2:
+        raise ValueError(f"{op}: feature dropout needs an input with at least 2 dims (N, C, *), "
+                         f"got shape {tuple(x.shape)}")
+    shape = tuple(x.shape[:2]) + (1,) * (x.ndim - 2) if feature else tuple(x.shape)
+    keep = (resolve_generator(generator).random(shape, dtype=np.float32) >= np.float32(p)).astype(np.float64)
+    a = 1.0 / math.sqrt((_ALPHA_DROPOUT**2 * p + 1) * (1 - p))
+    dt = x.data.dtype
+    scale = (keep * a).astype(dt)
+    shift = ((keep - 1) * (_ALPHA_DROPOUT * a) + _ALPHA_DROPOUT * a * p).astype(dt)
+    return x * _wrap(scale) + _wrap(shift)
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False,
+                  generator: Generator | None = None) -> Tensor:
+    """Alpha dropout for self-normalizing (SELU) networks: each element is dropped with probability ``p`` to
+    SELU's saturation value, then an affine map keeps mean and variance; identity when not training (note
+    PyTorch's functional default ``training=False``).
+
+    Kept elements become ``a·x + a·α·p`` and dropped ones ``-a·α·(1 - p)``, with α = 1.7580993408473766 and
+    ``a = ((α²p + 1)(1 - p))^(-1/2)``.
+
+    Shape: any; output has the input's shape.
+    """
+    return _alpha_dropout(input, p, training, False, "alpha_dropout", generator)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False,
+                          generator: Generator | None = None) -> Tensor:
+    """:func:`alpha_dropout` of whole channels: one draw per (sample, channel), shared by its positions.
+
+    Shape: (N, C, *); output has the input's shape.
+    """
+    return _alpha_dropout(input, p, training, True, "feature_alpha_dropout", generator)
+
+
+# ------------------------------------------------------------------------------------- normalization, bilinear
+
+
+def local_response_norm_checked(input: Tensor, size: int, alpha: float, beta: float, k: float,
+                                where: str) -> Tensor:
+    """:func:`local_response_norm` with ``where`` (a layer's name) in its errors."""
+    require_tensor(input, where)
+    if input.ndim < 3:
+        raise ValueError(f"{where}: expected an input with 3 or more dims (N, C, *), got shape {tuple(input.shape)}")
+    if not isinstance(size, int | np.integer) or size < 1:
+        raise ValueError(f"{where}: size must be a positive int, got {size!r}")
+    if input.numel() == 0:
+        return input
+    n, c = input.shape[:2]
+    # the mean of squares over a window of ``size`` channels, zero-padded: an average pool down the channel dim
+    squares = (input * input).reshape(n, 1, c, -1)
+    squares = pad(squares, (0, 0, size // 2, (size - 1) // 2))
+    div = avg_pool2d(squares, (size, 1), stride=1).reshape(input.shape)
+    return input / (div * alpha + k) ** beta
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """Normalize each element by its neighbours across channels (AlexNet):
+    ``x / (k + alpha · mean of x² over `size` neighbouring channels)^beta``.
+
+    Shape: (N, C, *) with 3 or more dims; output of the same shape.
+    """
+    return local_response_norm_checked(input, size, alpha, beta, k, "local_response_norm")
+
+
+def bilinear_checked(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None, where: str) -> Tensor:
+    """:func:`bilinear` with ``where`` (a layer's name) in its errors."""
+    for name, x in (("input1", input1), ("input2", input2), ("weight", weight)):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{where}: {name} must be a Tensor, got {type(x).__name__}")
+    if weight.ndim != 3:
+        raise ValueError(f"{where}: expected a 3-D weight (out, in1, in2), got shape {tuple(weight.shape)}")
+    out_features, in1, in2 = weight.shape
+    if input1.ndim == 0 or input1.shape[-1] != in1 or input2.ndim == 0 or input2.shape[-1] != in2:
+        raise ValueError(f"{where}: expected inputs of shape (*, {in1}) and (*, {in2}), got "
+                         f"{tuple(input1.shape)} and {tuple(input2.shape)}")
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise ValueError(f"{where}: the inputs' leading dims must match, got {tuple(input1.shape)} and "
+                         f"{tuple(input2.shape)}")
+    if bias is not None and tuple(bias.shape) != (out_features,):
+        raise ValueError(f"{where}: expected a bias of shape ({out_features},), got {tuple(bias.shape)}")
+    if input1.data.dtype != weight.data.dtype or input2.data.dtype != weight.data.dtype:
+        raise TypeError(f"{where}: inputs of dtype {input1.data.dtype} and {input2.data.dtype}, but the weight is "
+                        f"{weight.data.dtype}; convert the inputs with .to({weight.data.dtype})")
+    lead = tuple(input1.shape[:-1])
+    x1, x2 = input1.reshape(-1, in1), input2.reshape(-1, in2)
+    # y[b, o] = Σ_ij x1[b, i] W[o, i, j] x2[b, j]: one GEMM (B, in1) @ (in1, out·in2), then a dot with x2
+    t = matmul(x1, weight.permute(1, 0, 2).reshape(in1, out_features * in2)).reshape(-1, out_features, in2)
+    y = (t * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*lead, out_features)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y = x1ᵀ A x2 + b`` for every output feature.
+
+    Shape: input1 (*, in1), input2 (*, in2) with the same leading dims; weight (out, in1, in2); bias (out,);
+    output (*, out).
+    """
+    return bilinear_checked(input1, input2, weight, bias, "bilinear")
+
+
+# ----------------------------------------------------------------------------------------- im2col and col2im
+
+
+def _block_geometry(size: tuple[int, int], kernel_size: Any, dilation: Any, padding: Any, stride: Any,
+                    where: str) -> tuple[Pair, Pair, Pair, Pair, Pair]:
+    """(kernel, dilation, padding, stride, blocks): the sliding-block grid of :func:`unfold` and :func:`fold`."""
+    kernel = as_tuple(kernel_size, 2, "kernel_size", where)
+    dilation_ = as_tuple(dilation, 2, "dilation", where)
+    padding_ = as_tuple(padding, 2, "padding", where, minimum=0)
+    stride_ = as_tuple(stride, 2, "stride", where)
+    blocks = tuple(conv_output_size(n, k, s, 2 * p, d)
+                   for n, k, s, p, d in zip(size, kernel, stride_, padding_, dilation_))
+    if any(b < 1 for b in blocks):
+        raise ValueError(f"{where}: spatial size {size[0]}x{size[1]} with kernel_size={kernel}, dilation={dilation_}, "
+                         f"padding={padding_} leaves no sliding block (got {blocks[0]}x{blocks[1]})")
+    return kernel, dilation_, padding_, stride_, blocks  # type: ignore[return-value]
+
+
+def _block_window(i: int, j: int, dilation: Pair, stride: Pair, blocks: Pair) -> tuple[slice, ...]:
+    """The (N, C, rows, cols) slice of a padded image that kernel offset (i, j) sees across all blocks."""
+    (dh, dw), (sh, sw), (bh, bw) = dilation, stride, blocks
+    return (slice(None), slice(None), slice(i * dh, i * dh + sh * (bh - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (bw - 1) + 1, sw))
+
+
+def unfold_checked(input: Tensor, kernel_size: Any, dilation: Any, padding: Any, stride: Any, where: str) -> Tensor:
+    """:func:`unfold` with ``where`` (a layer's name) in its errors."""
+    require_tensor(input, where)
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{where}: expected a 4-D (N, C, H, W) or unbatched 3-D (C, H, W) input, got shape "
+                         f"{tuple(input.shape)}")
+    if input.ndim == 3:
+        return unfold_checked(input.unsqueeze(0), kernel_size, dilation, padding, stride, where).squeeze(0)
+    n, c, h, w = input.shape
+    kernel, dilation_, (ph, pw), stride_, blocks = _block_geometry((h, w), kernel_size, dilation, padding, stride,
+                                                                   where)
+    padded = pad(input, (pw, pw, ph, ph)) if ph or pw else input
+    # one strided slice per kernel offset (basic slicing: its VJP writes back without np.add.at)
+    pieces = [padded[_block_window(i, j, dilation_, stride_, blocks)]
+              for i in range(kernel[0]) for j in range(kernel[1])]
+    columns = stack(pieces, 2)  # (N, C, kh·kw, bh, bw): rows ordered (c, i, j) as PyTorch's
+    return columns.reshape(n, c * kernel[0] * kernel[1], blocks[0] * blocks[1])
+
+
+def unfold(input: Tensor, kernel_size: int | tuple[int, int], dilation: int | tuple[int, int] = 1,
+           padding: int | tuple[int, int] = 0, stride: int | tuple[int, int] = 1) -> Tensor:
+    """Extract sliding blocks (im2col): each column is one flattened C×kh×kw receptive field.
+
+    Shape: (N, C, H, W) → (N, C·kh·kw, L), L = bh·bw blocks with
+    bh = ⌊(H + 2·padding − dilation·(kh − 1) − 1) / stride⌋ + 1; (C, H, W) → (C·kh·kw, L).
+    """
+    return unfold_checked(input, kernel_size, dilation, padding, stride, "unfold")
+
+
+def fold_checked(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any, padding: Any, stride: Any,
+                 where: str) -> Tensor:
+    """:func:`fold` with ``where`` (a layer's name) in its errors."""
+    require_tensor(input, where)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{where}: expected a 3-D (N, C·kh·kw, L) or unbatched 2-D (C·kh·kw, L) input, got "
+                         f"shape {tuple(input.shape)}")
+    if input.ndim == 2:
+        return fold_checked(input.unsqueeze(0), output_size, kernel_size, dilation, padding, stride, where).squeeze(0)
+    h, w = as_tuple(output_size, 2, "output_size", where)
+    kernel, dilation_, (ph, pw), stride_, blocks = _block_geometry((h, w), kernel_size, dilation, padding, stride,
+                                                                   where)
+    n, rows, length = input.shape
+    offsets = kernel[0] * kernel[1]
+    if rows % offsets:
+        raise ValueError(f"{where}: expected dim 1 of the input to be divisible by kh·kw = {offsets} "
+                         f"(kernel_size={kernel}), got shape {tuple(input.shape)}")
+    if length != blocks[0] * blocks[1]:
+        raise ValueError(f"{where}: output_size={(h, w)} with kernel_size={kernel}, dilation={dilation_}, "
+                         f"padding={(ph, pw)}, stride={stride_} has {blocks[0]}·{blocks[1]} = "
+                         f"{blocks[0] * blocks[1]} blocks, but dim 2 of the input has {length}")
+    c = rows // offsets
+    columns = input.reshape(n, c, kernel[0], kernel[1], *blocks)
+    canvas_shape = (n, c, h + 2 * ph, w + 2 * pw)
+
+    def placed(i: int, j: int) -> Tensor:  # kernel offset (i, j)'s values on its strided window of the canvas
+        return PlaceAt.apply(columns[:, :, i, j], shape=canvas_shape, accumulate=False,
+                             index=_block_window(i, j, dilation_, stride_, blocks))
+
+    canvas = placed(0, 0)
+    for i, j in itertools.product(range(kernel[0]), range(kernel[1])):
+        if i or j:
+            canvas = canvas + placed(i, j)
+    return canvas[:, :, ph : ph + h, pw : pw + w] if ph or pw else canvas
+
+
+def fold(input: Tensor, output_size: int | tuple[int, int], kernel_size: int | tuple[int, int],
+         dilation: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+         stride: int | tuple[int, int] = 1) -> Tensor:
+    """Combine sliding blocks into an image (col2im), adding where blocks overlap: the adjoint of :func:`unfold`.
+
+    Shape: (N, C·kh·kw, L) → (N, C, H, W) with (H, W) = ``output_size`` and L the number of blocks there;
+    (C·kh·kw, L) → (C, H, W).
+    """
+    return fold_checked(input, output_size, kernel_size, dilation, padding, stride, "fold")
+
+
+# --------------------------------------------------------------------------- transposed convolution, unpooling
+
+
+def conv_transpose1d_checked(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
+                             output_padding: Any, groups: int, dilation: Any, where: str,
+                             shape: tuple[int, ...] | None = None) -> Tensor:
+    """:func:`conv_transpose1d` with ``where`` (a layer's name) in its errors: the 2-D primitive over a
+    height-1 image (``shape``: the caller's input shape when it was unbatched)."""
+    if _unbatched(input, 1, where):
+        return conv_transpose1d_checked(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+                                        dilation, where, tuple(input.shape)).squeeze(0)
+    _check_conv_operands(input, weight, bias, groups, 1, where, transposed=True, shape=shape)
+    (s,) = as_tuple(stride, 1, "stride", where)
+    (p,) = as_tuple(padding, 1, "padding", where, minimum=0)
+    (op,) = as_tuple(output_padding, 1, "output_padding", where, minimum=0)
+    (d,) = as_tuple(dilation, 1, "dilation", where)
+    if op >= max(s, d):
+        raise ValueError(f"{where}: output_padding ({op}) must be smaller than stride ({s}) or dilation ({d})")
+    n, c, length = input.shape
+    k = weight.shape[2]
+    if (length - 1) * s - 2 * p + d * (k - 1) + op + 1 <= 0:
+        raise ValueError(f"{where}: padding {p} leaves no output for input shape {shape or tuple(input.shape)}")
+    x4 = input.reshape(n, c, 1, length)
+    w4 = weight.reshape(weight.shape[0], weight.shape[1], 1, k)
+    args = (x4, w4) if bias is None else (x4, w4, bias)
+    out = ConvTranspose2d.apply(*args, stride=(1, s), padding=(0, p), output_padding=(0, op), dilation=(1, d),
+                                groups=int(groups))
+    return out.reshape(out.shape[0], out.shape[1], out.shape[3])
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple[int] = 1,
+                     padding: int | tuple[int] = 0, output_padding: int | tuple[int] = 0, groups: int = 1,
+                     dilation: int | tuple[int] = 1) -> Tensor:
+    """Transposed 1-D convolution (the gradient of conv1d w.r.t. its input).
+
+    Shape:
+        input: (N, C_in, L) or (C_in, L);  weight: (C_in, C_out/groups, k);  bias: (C_out,)
+        output: (N, C_out, (L − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1)
+    """
+    return conv_transpose1d_checked(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                                    "conv_transpose1d")
+
+
+def max_unpool_checked(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any, padding: Any,
+                       output_size: Sequence[int] | None, spatial: int, where: str) -> Tensor:
+    """:func:`max_unpool1d`/:func:`max_unpool2d` with ``where`` (a layer's name) in their errors."""
+    layout = ("N, C, L", "C, L") if spatial == 1 else ("N, C, H, W", "C, H, W")
+    require_tensor(input, where)
+    require_tensor(indices, where)
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise ValueError(f"{where}: expected a {spatial + 2}-D ({layout[0]}) or unbatched {spatial + 1}-D "
+                         f"({layout[1]}) input, got shape {tuple(input.shape)}")
+    if indices.data.dtype != np.int64:
+        raise TypeError(f"{where}: indices must be int64 (a max pool's return_indices), got {indices.data.dtype}")
+    if indices.shape != input.shape:
+        raise ValueError(f"{where}: indices of shape {tuple(indices.shape)} must have the input's shape "
+                         f"{tuple(input.shape)}")
+    if input.ndim == spatial + 1:
+        return max_unpool_checked(input.unsqueeze(0), indices.unsqueeze(0), kernel_size, stride, padding,
+                                  output_size, spatial, where).squeeze(0)
+    kernel = as_tuple(kernel_size, spatial, "kernel_size", where)
+    stride_ = kernel if stride is None else as_tuple(stride, spatial, "stride", where)
+    padding_ = as_tuple(padding, spatial, "padding", where, minimum=0)
+    default = [(n - 1) * s + k - 2 * p for n, k, s, p in zip(input.shape[2:], kernel, stride_, padding_)]
+    if output_size is None:
+        out = default
+    else:
+        out = [int(o) for o in output_size]
+        if len(out) == spatial + 2:
+            out = out[2:]
+        if len(out) != spatial:
+            raise ValueError(f"{where}: output_size must have {spatial} or {spatial + 2} elements, got {output_size!r}")
+        for o, size, s in zip(out, default, stride_):
+            if not size - s < o < size + s:
+                raise ValueError(f"{where}: invalid output_size {tuple(output_size)}: each size must be strictly "
+                                 f"between {[n - s for n, s in zip(default, stride_)]} and "
+                                 f"{[n + s for n, s in zip(default, stride_)]}")
+    plane = math.prod(out)
+    if plane < 1:
+        raise ValueError(f"{where}: output size {tuple(out)} is empty for input shape {tuple(input.shape)}")
+    n, c = input.shape[:2]
+    idx = indices.data.reshape(n, c, -1)
+    if idx.size and (idx.min() < 0 or idx.max() >= plane):
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise ValueError(f"{where}: found an invalid max index {bad}: output planes of size "
+                         f"{'x'.join(map(str, out))} hold positions 0..{plane - 1}")
+    # each value goes to its position in the flattened output plane; VJP: gather the gradient back from there
+    index = (np.arange(n)[:, None, None], np.arange(c)[None, :, None], idx)
+    flat = PlaceAt.apply(input.reshape(n, c, -1), shape=(n, c, plane), index=index, accumulate=False)
+    return flat.reshape(n, c, *out)
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
+                 padding: int | tuple[int] = 0, output_size: Sequence[int] | None = None) -> Tensor:
+    """Partial inverse of :func:`max_pool1d`: each value returns to the position its index names, zeros elsewhere.
+
+    Shape: (N, C, L) → (N, C, L_out), L_out = (L − 1)·stride − 2·padding + kernel_size, or ``output_size``.
+    """
+    return max_unpool_checked(input, indices, kernel_size, stride, padding, output_size, 1, "max_unpool1d")
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
+    """Partial inverse of :func:`max_pool2d` (with ``return_indices=True``): zeros except where maxima came from.
+
+    Shape: (N, C, H, W) → (N, C, H_out, W_out), H_out = (H − 1)·stride − 2·padding + kh, or ``output_size``.
+    """
+    return max_unpool_checked(input, indices, kernel_size, stride, padding, output_size, 2, "max_unpool2d")
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """p-norm distances between all pairs of rows, i < j, in row-major order (the upper triangle of cdist).
+
+    Shape: (N, M) → (N·(N − 1) / 2,)
+    """
+    require_tensor(input, "pdist")
+    if input.ndim != 2 or input.data.dtype.kind != "f":
+        raise ValueError(f"pdist: expected a floating 2-D input (N, M), got shape {tuple(input.shape)} "
+                         f"({input.data.dtype})")
+    if p < 0:
+        raise ValueError(f"pdist: p must be non-negative, got {p}")
+    i, j = np.triu_indices(input.shape[0], 1)
+    return (input[i] - input[j]).norm(p, dim=1)
+
+
+# ----------------------------------------------------------------------------------------------- more losses
+
+
+def _log_sigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), exact for every x (no linear cut-off)."""
+    return -softplus(-x, threshold=math.inf)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, eps: float = 1e-8,
+                     reduction: Reduction = "mean") -> Tensor:
+    """Negative log-likelihood of ``target`` under Poisson(rate): ``exp(input) - target · input`` for a log-rate
+    ``input`` (``log_input``), else ``input - target · log(input + eps)``.
+
+    ``full`` adds Stirling's approximation of log(target!), ``t log t - t + 0.5 log(2π t)``, where target > 1.
+
+    Shape: input and target of the same shape; output scalar, or that shape with 'none'.
+    """
+    op = "poisson_nll_loss"
+    check_reduction(reduction, op)
+    target = _same_shape(input, target, op)
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        # NOTE: the log of 2 on the masked branch keeps target's gradient finite where target <= 1 (t = 0)
+        big = target.data > 1
+        t = where(big, target, 2.0)
+        stirling = t * t.log() - t + 0.5 * (t * (2 * math.pi)).log()
+        loss = loss + where(big, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
+    """Two-class logistic loss ``log(1 + exp(-target · input))`` with targets 1 and -1.
+
+    Shape: input and target of the same shape; output scalar, or that shape with 'none'.
+    """
+    check_reduction(reduction, "soft_margin_loss")
+    target = _same_shape(input, target, "soft_margin_loss")
+    return _reduce(softplus(-input * target, threshold=math.inf), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                reduction: Reduction = "mean") -> Tensor:
+    """Multi-label one-versus-all logistic loss: the mean over classes of
+    ``-(t log σ(x) + (1 - t) log σ(-x))``, each class scaled by ``weight``.
+
+    Shape: input and target (N, C) or (C,) (more leading dims allowed; classes are the last dim); weight (C,);
+    output scalar, or the input's shape without its last dim with 'none'.
+    """
+    op = "multilabel_soft_margin_loss"
+    check_reduction(reduction, op)
+    target = _same_shape(input, target, op)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: expected an input with a class dim (N, C) or (C,), got a 0-d tensor")
+    loss = -(target * _log_sigmoid(input) + (1 - target) * _log_sigmoid(-input))
+    if weight is not None:
+        try:
+            fits = np.broadcast_shapes(tuple(weight.shape), tuple(input.shape)) == tuple(input.shape)
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} does not broadcast to the input's shape "
+                             f"{tuple(input.shape)}; expected one weight per class ({input.shape[-1]},)")
+        loss = loss * weight.to(input.data.dtype)
+    return _reduce(loss.sum(-1) / input.shape[-1], reduction)
+
+
+def _index_target_array(input: Tensor, target: Any, op: str) -> np.ndarray:
+    """Check a non-empty (N, C) or (C,) floating input and an integer target; return the target's array."""
+    _float_input(input, op)
+    if input.ndim not in (1, 2) or input.numel() == 0:
+        raise ValueError(f"{op}: expected a non-empty input (N, C) or (C,), got shape {tuple(input.shape)}")
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold int64 class indices, got dtype {t.dtype}")
+    return t
+
+
+def _class_index_target(input: Tensor, target: Any, op: str) -> tuple[Tensor, np.ndarray]:
+    """Validate a (N, C) or (C,) floating input against int64 class indices (N,) or (); return the input as
+    (N, C) and the target as an (N,) array."""
+    t = _index_target_array(input, target, op)
+    expected = tuple(input.shape[:-1])
+    if t.shape != expected:
+        raise ValueError(f"{op}: input of shape {tuple(input.shape)} needs a target of shape {expected}, one class "
+                         f"index per sample, got {t.shape}")
+    c = input.shape[-1]
+    if t.size and (t.min() < 0 or t.max() >= c):
+        raise ValueError(f"{op}: target out of range: got classes in [{t.min()}, {t.max()}], expected 0..{c - 1}")
+    return input.reshape(-1, c), t.reshape(-1)
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                      reduction: Reduction = "mean") -> Tensor:
+    """Multi-class hinge loss: per sample ``Σ_{i≠y} w_y · max(0, margin - x[y] + x[i])^p / C``.
+
+    ``weight`` (per class, applied by the target class) is a constant, as in PyTorch.
+
+    Shape: input (N, C) or (C,); target (N,) or () int64; weight (C,); output scalar, or (N,) (or ()) with
+    'none'.
+    """
+    op = "multi_margin_loss"
+    check_reduction(reduction, op)
+    if p not in (1, 2):
+        raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got p={p}")
+    x, t = _class_index_target(input, target, op)
+    n, c = x.shape
+    rows = np.arange(n)
+    z = (margin - x[rows, t].unsqueeze(1)) + x  # torch's order: margin - x[y] + x[i]
+    h = relu(z) if p == 1 else relu(z) * relu(z)
+    scale = np.ones((n, c), dtype=x.data.dtype)
+    scale[rows, t] = 0  # the target class itself is not a margin violation
+    if weight is not None:
+        if not isinstance(weight, Tensor) or tuple(weight.shape) != (c,):
+            got = tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
+            raise ValueError(f"{op}: weight must have shape ({c},), one per class, got {got}")
+        scale *= weight.data.astype(x.data.dtype)[t][:, None]
+    loss = (h * _wrap(scale)).sum(1) / c
+    return _reduce(loss.reshape(input.shape[:-1]), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: Reduction = "mean") -> Tensor:
+    """input where target is 1, ``max(0, margin - input)`` where target is -1 (e.g. a distance for similar and
+    dissimilar pairs); other target values add both terms, as in PyTorch.
+
+    Shape: input and target of the same shape; output scalar, or that shape with 'none'.
+    """
+    op = "hinge_embedding_loss"
+    check_reduction(reduction, op)
+    t = _same_shape(input, target, op).data
+    loss = where(t != 1, clamp(margin - input, min=0.0), 0.0) + where(t != -1, input, 0.0)
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
+    """Multi-label hinge loss: per sample ``Σ_j Σ_{i ∉ targets} max(0, 1 - (x[y_j] - x[i])) / C``.
+
+    Each row of ``target`` lists the sample's classes, ended by the first -1 (or the row's end); later entries
+    are ignored.
+
+    Shape: input (N, C) or (C,); target of the same shape, int64 in [-1, C); output scalar, or (N,) (or ())
+    with 'none'.
+    """
+    op = "multilabel_margin_loss"
+    check_reduction(reduction, op)
+    t = _index_target_array(input, target, op)
+    if t.shape != tuple(input.shape):
+        raise ValueError(f"{op}: target of shape {t.shape} must have the input's shape {tuple(input.shape)}")
+    c = input.shape[-1]
+    if t.min() < -1 or t.max() >= c:
+        raise ValueError(f"{op}: target out of range: got values in [{t.min()}, {t.max()}], expected class "
+                         f"indices 0..{c - 1} ended by -1")
+    x, t = input.reshape(-1, c), t.reshape(-1, c)
+    n = x.shape[0]
+    listed = np.cumprod(t >= 0, axis=1).astype(bool)  # entries before the first -1
+    rows = np.broadcast_to(np.arange(n)[:, None], t.shape)[listed]
+    counts = np.zeros((n, c), dtype=x.data.dtype)  # how often each class is listed (a repeat counts twice)
+    np.add.at(counts, (rows, t[listed]), 1)
+    others = counts == 0
+    z = (1.0 - x.unsqueeze(2)) + x.unsqueeze(1)  # z[n, j, i] = 1 - x[j] + x[i]
+    pairs = _wrap(counts[:, :, None] * others[:, None, :])
+    loss = (relu(z) * pairs).sum((1, 2)) / c
+    return _reduce(loss.reshape(input.shape[:-1]), reduction)
+
+
+__all__ += [
+    "alpha_dropout", "bilinear", "conv_transpose1d", "feature_alpha_dropout", "fold", "gumbel_softmax",
+    "hardshrink", "hinge_embedding_loss", "local_response_norm", "max_unpool1d", "max_unpool2d",
+    "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "pdist", "poisson_nll_loss",
+    "rrelu", "soft_margin_loss", "softshrink", "tanhshrink", "threshold", "unfold",
+]

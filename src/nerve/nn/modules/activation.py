@@ -360,3 +360,120 @@ class GLU(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class Threshold(Module):
+    """x where x > ``threshold``, ``value`` elsewhere.
+
+    Args:
+        threshold: the cut-off.
+        value: what replaces the elements at or below it.
+
+    Shape: any; output has the input's shape.
+
+    Example:
+        >>> nn.Threshold(0.1, 20.0)(nerve.tensor([-1.0, 0.1, 0.5])).tolist()
+        [20.0, 20.0, 0.5]
+    """
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.value = value
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.threshold(x, self.threshold, self.value)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}{_inplace_repr(self.inplace, ', ')}"
+
+
+class Hardshrink(Module):
+    """x where |x| > ``lambd``, 0 elsewhere.
+
+    Shape: any; output has the input's shape.
+    """
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardshrink(x, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(Module):
+    """Soft thresholding: x - lambd above ``lambd``, x + lambd below ``-lambd``, 0 between.
+
+    Args:
+        lambd: the non-negative threshold (default 0.5).
+
+    Shape: any; output has the input's shape.
+    """
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        if lambd < 0:
+            raise ValueError(f"Softshrink: lambd must be non-negative, got {lambd}")
+        self.lambd = lambd
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softshrink(x, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Tanhshrink(Module):
+    """x - tanh(x).
+
+    Shape: any; output has the input's shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.tanhshrink(x)
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU (Xu et al., 2015): x for x > 0, ``a · x`` otherwise.
+
+    In training each element draws its own slope ``a ~ U(lower, upper)`` (from nerve's seeded generator); in
+    eval mode ``a = (lower + upper) / 2``, a plain leaky ReLU.
+
+    Args:
+        lower: lower bound of the slope (default 1/8).
+        upper: upper bound of the slope (default 1/3).
+
+    Shape: any; output has the input's shape.
+    """
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False) -> None:
+        super().__init__()
+        if lower > upper:
+            raise ValueError(f"RReLU: lower bound ({lower}) must be at most the upper bound ({upper})")
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rrelu(x, self.lower, self.upper, self.training)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}{_inplace_repr(self.inplace, ', ')}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels at every spatial position: a distribution over classes per pixel.
+
+    Shape: (N, C, H, W) or (C, H, W); output of the same shape, summing to 1 along C.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor) or x.ndim not in (3, 4):
+            got = f"shape {tuple(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"Softmax2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got {got}")
+        return F.softmax(x, -3)

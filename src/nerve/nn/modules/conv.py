@@ -1,4 +1,5 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose2d`` (NCHW, PyTorch's names and initialisation)."""
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d`` (NCHW, PyTorch's names and
+initialisation)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from nerve._dtypes import as_dtype, get_default_dtype
 from nerve.nn import init
+from nerve.nn.functional import conv_transpose1d_checked
 from nerve.nn.modules.module import Module
 from nerve.nn.parameter import Parameter
 from nerve.ops.conv import as_tuple, conv1d_checked, conv2d_checked, conv_padding, conv_transpose2d_checked
@@ -162,7 +164,25 @@ class Conv2d(_ConvNd):
                               self._where())
 
 
-class ConvTranspose2d(_ConvNd):
+class _ConvTransposeNd(_ConvNd):
+    """Shared by the transposed conv layers: PyTorch's argument order (output_padding after padding)."""
+
+    _transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+                 output_padding: int | Sequence[int] = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | Sequence[int] = 1, padding_mode: str = "zeros", dtype: Any = None) -> None:
+        name = type(self).__name__
+        if isinstance(padding, str):
+            expected = "an int or a pair" if self._spatial == 2 else "an int"
+            raise ValueError(f"{name}: padding must be {expected}, got {padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, dtype)
+        self.output_padding = as_tuple(output_padding, self._spatial, "output_padding", name, minimum=0)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution ("deconvolution"): learned upsampling, the adjoint of :class:`Conv2d`.
 
     Shape:
@@ -175,18 +195,50 @@ class ConvTranspose2d(_ConvNd):
     """
 
     _spatial = 2
-    _transposed = True
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
-                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
-                 output_padding: int | Sequence[int] = 0, groups: int = 1, bias: bool = True,
-                 dilation: int | Sequence[int] = 1, padding_mode: str = "zeros", dtype: Any = None) -> None:
-        if isinstance(padding, str):
-            raise ValueError(f"ConvTranspose2d: padding must be an int or a pair, got {padding!r}")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype)
-        self.output_padding = as_tuple(output_padding, 2, "output_padding", "ConvTranspose2d", minimum=0)
 
     def forward(self, x: Tensor) -> Tensor:
         return conv_transpose2d_checked(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                        self.groups, self.dilation, self._where())
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution: learned upsampling of sequences, the adjoint of :class:`Conv1d`.
+
+    Args: as :class:`ConvTranspose2d`, with ints (or 1-tuples) for the kernel, stride, padding, output_padding
+    and dilation.
+
+    Shape:
+        - Input: (N, C_in, L) or (C_in, L)
+        - Output: (N, C_out, L_out), L_out = (L − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1;
+          ``forward(x, output_size)`` picks the output_padding that gives ``output_size`` instead.
+
+    Attributes:
+        weight: (C_in, C_out/groups, k) (PyTorch's layout: input channels first);  bias: (C_out,)
+
+    Example:
+        >>> up = nn.ConvTranspose1d(16, 8, 4, stride=2, padding=1)
+        >>> up(nerve.randn(2, 16, 50)).shape
+        (2, 8, 100)
+    """
+
+    _spatial = 1
+
+    def _output_padding(self, x: Tensor, output_size: Sequence[int]) -> tuple[int]:
+        """The output_padding giving ``output_size`` (L_out, or with the batch and channel dims), as PyTorch."""
+        sizes = [int(s) for s in output_size]
+        lead = x.ndim - 1 if isinstance(x, Tensor) else 1
+        if len(sizes) == lead + 1:
+            sizes = sizes[lead:]
+        if len(sizes) != 1:
+            raise ValueError(f"{self._where()}: output_size must have 1 or {lead + 1} elements, got {output_size!r}")
+        (k,), (s,), (p,), (d,) = self.kernel_size, self.stride, self.padding, self.dilation
+        smallest = (x.shape[-1] - 1) * s - 2 * p + d * (k - 1) + 1
+        if not smallest <= sizes[0] <= smallest + s - 1:
+            raise ValueError(f"{self._where()}: requested an output size of {sizes[0]}, but valid sizes range from "
+                             f"{smallest} to {smallest + s - 1} for an input of length {x.shape[-1]}")
+        return (sizes[0] - smallest,)
+
+    def forward(self, x: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)
+        return conv_transpose1d_checked(x, self.weight, self.bias, self.stride, self.padding, output_padding,
                                         self.groups, self.dilation, self._where())

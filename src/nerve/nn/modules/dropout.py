@@ -68,3 +68,33 @@ class Dropout1d(_ChannelDropout):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout1d(x, self.p, self.training)
+
+
+class AlphaDropout(_ChannelDropout):
+    """Alpha dropout for self-normalizing networks (use with SELU): in training each element is dropped with
+    probability ``p`` to SELU's negative saturation value, and an affine map then restores zero mean and unit
+    variance; identity in eval mode.
+
+    Args:
+        p: probability of dropping an element (default 0.5).
+        inplace: accepted for PyTorch compatibility; nerve never modifies the input in place.
+
+    Shape: any; output has the input's shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.alpha_dropout(x, self.p, self.training)
+
+
+class FeatureAlphaDropout(_ChannelDropout):
+    """Alpha dropout of whole channels: one draw per (sample, channel), shared by all its positions.
+
+    Args:
+        p: probability of dropping a channel (default 0.5).
+        inplace: accepted for PyTorch compatibility.
+
+    Shape: (N, C, *); output has the input's shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.feature_alpha_dropout(x, self.p, self.training)

@@ -126,3 +126,58 @@ class Unflatten(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Bilinear(Module):
+    r"""Bilinear layer: :math:`y_o = x_1^T A_o x_2 + b_o` for each output feature o.
+
+    Args:
+        in1_features: size of each first input sample.
+        in2_features: size of each second input sample.
+        out_features: size of each output sample.
+        bias: learn an additive bias (default True).
+        dtype: parameter dtype (default float32).
+
+    Shape:
+        - Input: (*, in1_features) and (*, in2_features) with the same leading dims
+        - Output: (*, out_features)
+
+    Attributes:
+        weight: (out_features, in1_features, in2_features), U(-1/sqrt(in1), 1/sqrt(in1)) as in PyTorch.
+        bias: (out_features,), the same bound.
+
+    Example:
+        >>> m = nn.Bilinear(20, 30, 40)
+        >>> m(nerve.randn(128, 20), nerve.randn(128, 30)).shape
+        (128, 40)
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        if min(in1_features, in2_features, out_features) < 0:
+            raise ValueError(f"Bilinear: sizes must be non-negative, got in1={in1_features}, in2={in2_features}, "
+                             f"out={out_features}")
+        self.in1_features = in1_features
+        self.in2_features = in2_features
+        self.out_features = out_features
+        dt = get_default_dtype() if dtype is None else as_dtype(dtype)
+        self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype=dt))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.in1_features) if self.in1_features > 0 else 0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear_checked(input1, input2, self.weight, self.bias, f"Bilinear({self.extra_repr()})")
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

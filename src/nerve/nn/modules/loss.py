@@ -235,3 +235,114 @@ class GaussianNLLLoss(_Loss):
 
     def forward(self, input: Tensor, target: Tensor, var: Tensor | float) -> Tensor:
         return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps, reduction=self.reduction)
+
+
+class PoissonNLLLoss(_Loss):
+    """Negative log-likelihood of counts under a Poisson distribution with rate ``exp(input)`` (or ``input``).
+
+    Args:
+        log_input: the input is the log of the rate: loss ``exp(input) - target · input`` (default True);
+            otherwise ``input - target · log(input + eps)``.
+        full: add Stirling's approximation of log(target!) where target > 1 (default False).
+        eps: keeps log(input) finite when ``log_input`` is False (default 1e-8).
+
+    Shape: input and target of the same shape; output scalar, or that shape with 'none'.
+    """
+
+    def __init__(self, log_input: bool = True, full: bool = False, eps: float = 1e-8,
+                 reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        self.log_input = log_input
+        self.full = full
+        self.eps = eps
+
+    def forward(self, log_input: Tensor, target: Tensor) -> Tensor:
+        return F.poisson_nll_loss(log_input, target, log_input=self.log_input, full=self.full, eps=self.eps,
+                                  reduction=self.reduction)
+
+
+class SoftMarginLoss(_Loss):
+    """Two-class logistic loss ``log(1 + exp(-target · input))`` with targets 1 and -1.
+
+    Shape: input and target of the same shape; output scalar, or that shape with 'none'.
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_Loss):
+    """Multi-label one-versus-all logistic loss: per sample, the mean over classes of
+    ``-(t log σ(x) + (1 - t) log σ(-x))``.
+
+    Args:
+        weight: per-class weights of shape (C,) (a buffer).
+
+    Shape: input and target (N, C) or (C,); output scalar, or (N,) (or ()) with 'none'.
+    """
+
+    def __init__(self, weight: Tensor | None = None, reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class MultiMarginLoss(_Loss):
+    """Multi-class hinge loss: per sample ``Σ_{i≠y} w_y · max(0, margin - x[y] + x[i])^p / C``.
+
+    Args:
+        p: 1 or 2 (default 1).
+        margin: the required gap between the target's score and every other (default 1).
+        weight: per-class weights of shape (C,), applied by the target class (a buffer).
+
+    Shape: input (N, C) or (C,); target (N,) or () int64 class indices; output scalar, or (N,) with 'none'.
+    """
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                 reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 are supported, got p={p}")
+        if weight is not None and weight.ndim != 1:
+            raise ValueError(f"MultiMarginLoss: weight must be 1-D (C,), got shape {tuple(weight.shape)}")
+        self.p = p
+        self.margin = margin
+        self.register_buffer("weight", weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
+                                   reduction=self.reduction)
+
+
+class HingeEmbeddingLoss(_Loss):
+    """input where target is 1, ``max(0, margin - input)`` where target is -1: for learning embeddings from a
+    distance (``input``) between pairs labelled similar (1) or dissimilar (-1).
+
+    Shape: input and target of the same shape; output scalar, or that shape with 'none'.
+    """
+
+    def __init__(self, margin: float = 1.0, reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Multi-label hinge loss: every listed class should score at least 1 above every unlisted one;
+    per sample ``Σ_j Σ_{i ∉ targets} max(0, 1 - (x[y_j] - x[i])) / C``.
+
+    Shape: input (N, C) or (C,); target of the same shape, int64 class indices ended by -1; output scalar,
+    or (N,) with 'none'.
+
+    Example:
+        >>> loss = nn.MultiLabelMarginLoss()
+        >>> loss(nerve.tensor([[0.1, 0.2, 0.4, 0.8]]), nerve.tensor([[3, 0, -1, 1]]))  # classes 3 and 0
+        tensor(0.85)
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)

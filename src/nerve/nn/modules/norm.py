@@ -459,3 +459,41 @@ class RMSNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class LocalResponseNorm(Module):
+    r"""Local response normalization across channels (Krizhevsky et al., 2012).
+
+    .. math:: b_c = a_c \left(k + \frac{\alpha}{n} \sum_{c'=c-\lfloor n/2 \rfloor}^{c+\lfloor (n-1)/2 \rfloor}
+              a_{c'}^2\right)^{-\beta}
+
+    Args:
+        size: number of neighbouring channels ``n`` in the sum (channels beyond the edges count as zero).
+        alpha: multiplicative factor (default 1e-4).
+        beta: exponent (default 0.75).
+        k: additive factor (default 1).
+
+    Shape:
+        - Input: (N, C, *) with 3 or more dims
+        - Output: the input's shape
+
+    Example:
+        >>> nn.LocalResponseNorm(2)(nerve.randn(8, 16, 5, 5)).shape
+        (8, 16, 5, 5)
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        if not isinstance(size, int | np.integer) or size < 1:
+            raise ValueError(f"LocalResponseNorm: size must be a positive int, got {size!r}")
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.local_response_norm_checked(x, self.size, self.alpha, self.beta, self.k,
+                                             f"LocalResponseNorm({self.extra_repr()})")
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

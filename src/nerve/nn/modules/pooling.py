@@ -1,4 +1,5 @@
-"""Pooling layers: max and average over windows, and adaptive average and max pooling to a fixed output size."""
+"""Pooling layers: max and average over windows, adaptive average and max pooling to a fixed output size, and
+max unpooling."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Sequence
 
 from nerve.nn import functional as F
 from nerve.nn.modules.module import Module
+from nerve.ops.conv import as_tuple
 from nerve.ops.pool import avg_pool_checked, max_pool_checked
 from nerve.tensor import Tensor
 
@@ -156,3 +158,50 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
 
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         return F.adaptive_max_pool1d(x, self.output_size, self.return_indices)
+
+
+class _MaxUnpoolNd(Module):
+    _spatial: int
+
+    def __init__(self, kernel_size: Size, stride: Size | None = None, padding: Size = 0) -> None:
+        super().__init__()
+        name, n = type(self).__name__, self._spatial
+        self.kernel_size = as_tuple(kernel_size, n, "kernel_size", name)
+        self.stride = as_tuple(stride if stride is not None else kernel_size, n, "stride", name)
+        self.padding = as_tuple(padding, n, "padding", name, minimum=0)
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        return F.max_unpool_checked(input, indices, self.kernel_size, self.stride, self.padding, output_size,
+                                    self._spatial, f"{type(self).__name__}({self.extra_repr()})")
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Partial inverse of :class:`MaxPool1d`: each maximum returns to the position its index names, zeros
+    elsewhere. ``forward(input, indices, output_size=None)`` takes the indices from
+    ``MaxPool1d(..., return_indices=True)``; ``output_size`` resolves the length when pooling floored it.
+
+    Shape: (N, C, L) or (C, L) → (…, L_out), L_out = (L − 1)·stride − 2·padding + kernel_size.
+    """
+
+    _spatial = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Partial inverse of :class:`MaxPool2d`: each maximum returns to the position its index names (in the
+    flattened H_out·W_out plane), zeros elsewhere. ``forward(input, indices, output_size=None)`` takes the
+    indices from ``MaxPool2d(..., return_indices=True)``.
+
+    Shape: (N, C, H, W) or (C, H, W) → (…, H_out, W_out), H_out = (H − 1)·stride − 2·padding + kh.
+
+    Example:
+        >>> pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+        >>> x = nerve.randn(1, 2, 4, 4)
+        >>> y, idx = pool(x)
+        >>> unpool(y, idx).shape == x.shape
+        True
+    """
+
+    _spatial = 2
