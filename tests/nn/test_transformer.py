@@ -37,10 +37,18 @@ def _close(a, b, atol=2e-5, rtol=1e-4):
     np.testing.assert_allclose(a, b.detach().numpy(), rtol=rtol, atol=atol)
 
 
-def _backward_and_compare(n_out, t_out, n_module, t_module, inputs, atol=2e-5):
+def _backward_and_compare(n_out, t_out, n_module, t_module, inputs, atol=2e-5, weights=None):
+    """Backward from a weighted sum of the outputs (and of the attention weights, when given as a
+    (nerve, torch) pair: they carry gradients in both libraries), then compare every gradient."""
     w = np.random.default_rng(9).uniform(0.5, 1.5, t_out.shape).astype(np.float32)
-    (n_out * nerve.tensor(w)).sum().backward()
-    (t_out * torch.tensor(w)).sum().backward()
+    n_loss, t_loss = (n_out * nerve.tensor(w)).sum(), (t_out * torch.tensor(w)).sum()
+    if weights is not None:
+        n_w, t_w = weights
+        assert n_w.requires_grad and t_w.requires_grad
+        u = np.random.default_rng(10).uniform(-1, 1, t_w.shape).astype(np.float32)
+        n_loss, t_loss = n_loss + (n_w * nerve.tensor(u)).sum(), t_loss + (t_w * torch.tensor(u)).sum()
+    n_loss.backward()
+    t_loss.backward()
     for n_in, t_in in inputs:
         _close(n_in.grad, t_in.grad, atol=atol)
     n_params = dict(n_module.named_parameters())
@@ -84,7 +92,7 @@ def test_multihead_self_attention_matches_torch(batch_first, masks, average):
     n_out, n_w = n(nx, nx, nx, average_attn_weights=average, **n_kw)
     _close(n_out, t_out)
     _close(n_w, t_w, atol=1e-6)
-    _backward_and_compare(n_out, t_out, n, t, [(nx, tx)])
+    _backward_and_compare(n_out, t_out, n, t, [(nx, tx)], weights=(n_w, t_w))
 
 
 @pytest.mark.parametrize("options", [dict(kdim=5, vdim=3), dict(bias=False), dict(add_bias_kv=True),
@@ -102,7 +110,7 @@ def test_multihead_cross_attention_options_match_torch(options):
     n_out, n_w = n(nq, nk, nv, key_padding_mask=padding)
     _close(n_out, t_out)
     _close(n_w, t_w, atol=1e-6)
-    _backward_and_compare(n_out, t_out, n, t, [(nq, tq), (nk, tk), (nv, tv)])
+    _backward_and_compare(n_out, t_out, n, t, [(nq, tq), (nk, tk), (nv, tv)], weights=(n_w, t_w))
 
 
 def test_multihead_unbatched_matches_torch():
@@ -115,7 +123,7 @@ def test_multihead_unbatched_matches_torch():
     assert n_out.shape == (4, 6) and n_w.shape == (4, 4)
     _close(n_out, t_out)
     _close(n_w, t_w, atol=1e-6)
-    _backward_and_compare(n_out, t_out, n, t, [(nx, tx)])
+    _backward_and_compare(n_out, t_out, n, t, [(nx, tx)], weights=(n_w, t_w))
 
 
 def test_multihead_dropout_is_active_only_in_training():

@@ -102,9 +102,10 @@ def _attend_backward(g: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray,
     return grad_q, grad_k, grad_v, grad_mask
 
 
-def _attend_graph(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float, causal: bool,
-                  keep: np.ndarray | None) -> Tensor:
-    """:func:`_attend`'s output as differentiable ops (for ``backward_graph``); fully masked rows give zeros."""
+def attention_probs(q: Tensor, k: Tensor, mask: Tensor | None, scale: float, causal: bool) -> Tensor:
+    """The attention probabilities ``softmax(scale · Q Kᵀ + mask)`` (..., L, S) as differentiable ops: what
+    :func:`_attend` computes on arrays, for ``backward_graph`` and for attention weights that carry gradients.
+    Rows whose keys are all masked are zeros."""
     scores = MatMul.apply(q, k.transpose(-1, -2)) * scale
     if mask is not None:
         scores = scores + mask
@@ -116,6 +117,13 @@ def _attend_graph(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: f
     probs = Softmax.apply(scores, axis=-1)
     if dead.any():
         probs = probs * _wrap((~dead).astype(scores.data.dtype))
+    return probs
+
+
+def _attend_graph(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float, causal: bool,
+                  keep: np.ndarray | None) -> Tensor:
+    """:func:`_attend`'s output as differentiable ops (for ``backward_graph``)."""
+    probs = attention_probs(q, k, mask, scale, causal)
     if keep is not None:
         probs = probs * _wrap(keep)
     return MatMul.apply(probs, v)

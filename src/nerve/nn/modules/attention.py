@@ -7,6 +7,7 @@ Parameters, masks and defaults follow PyTorch's ``nn.MultiheadAttention`` so its
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,13 @@ from nerve.nn import init
 from nerve.nn.modules.linear import Linear
 from nerve.nn.modules.module import Module
 from nerve.nn.parameter import Parameter
-from nerve.ops.attention import additive_mask, causal_mask, packed_self_attention, scaled_dot_product_attention
+from nerve.ops.attention import (
+    additive_mask,
+    attention_probs,
+    causal_mask,
+    packed_self_attention,
+    scaled_dot_product_attention,
+)
 from nerve.ops.shape import cat, reshape
 from nerve.tensor import Tensor, _wrap
 
@@ -44,7 +51,9 @@ class MultiheadAttention(Module):
         over heads or (N, h, L, S) per head.
 
     Rows whose keys are all masked give zero output (PyTorch's need_weights path gives NaN there). The
-    returned weights are the probabilities before dropout, and are not differentiable.
+    returned weights are the probabilities before dropout; when the inputs or weights need gradients they
+    are a differentiable tensor (recomputed from Q and K as plain ops, so asking for them costs a second
+    score computation), as in PyTorch.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
@@ -132,6 +141,10 @@ class MultiheadAttention(Module):
             result = packed_self_attention(qkv, self.num_heads, attn_mask=mask, dropout_p=dropout,
                                            is_causal=is_causal and mask is None, return_weights=want_weights)
             out, probs = result if want_weights else (result, None)
+            if need_weights and qkv.requires_grad:  # weights with gradients: Q and K split off qkv
+                parts = reshape(qkv, batch, length, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+                probs = attention_probs(parts[0], parts[1], mask, 1.0 / math.sqrt(self.head_dim),
+                                        is_causal and mask is None)
             return self._finish(self.out_proj(out), probs, batched, need_weights, average_attn_weights)
         q, k, v = self._project(query, key, value)
         heads, dim = self.num_heads, self.head_dim
@@ -150,6 +163,8 @@ class MultiheadAttention(Module):
         result = scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout,
                                               is_causal=is_causal and mask is None, return_weights=want_weights)
         out, probs = result if want_weights else (result, None)
+        if need_weights and (q.requires_grad or k.requires_grad):
+            probs = attention_probs(q, k, mask, 1.0 / math.sqrt(dim), is_causal and mask is None)
         out = self.out_proj(reshape(out.transpose(1, 2), batch, length, self.embed_dim))
         return self._finish(out, probs, batched, need_weights, average_attn_weights)
 
@@ -157,19 +172,22 @@ class MultiheadAttention(Module):
         return (query is key and key is value and self._qkv_same_embed_dim and self.bias_k is None
                 and not self.add_zero_attn)
 
-    def _finish(self, out: Tensor, probs: np.ndarray | None, batched: bool, need_weights: bool,
+    def _finish(self, out: Tensor, probs: np.ndarray | Tensor | None, batched: bool, need_weights: bool,
                 average_attn_weights: bool) -> tuple[Tensor, Tensor | None]:
-        """Back to the caller's layout; the weights averaged over heads or not."""
+        """Back to the caller's layout; the weights (a tensor with gradients when the inputs need them, else
+        the fused op's probabilities) averaged over heads or not."""
         if self.capture_attention:
-            self.last_attention = probs
+            self.last_attention = probs.data if isinstance(probs, Tensor) else probs
         if not batched:
             out = out.squeeze(0)
         elif not self.batch_first:
             out = out.transpose(0, 1)
         if not need_weights:
             return out, None
-        weights = probs.mean(axis=1) if average_attn_weights else probs
-        return out, _wrap(weights if batched else weights[0])
+        weights = probs if isinstance(probs, Tensor) else _wrap(probs)
+        if average_attn_weights:
+            weights = weights.mean(1)
+        return out, weights if batched else weights[0]
 
     def _check_shapes(self, query: Tensor, key: Tensor, value: Tensor) -> bool:
         for name, t, features in (("query", query, self.embed_dim), ("key", key, self.kdim),
