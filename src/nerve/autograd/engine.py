@@ -55,6 +55,14 @@ def _check(node: Function, index: int, grad: np.ndarray, t: Tensor) -> None:
         )
 
 
+def freed_graph_error(node: Function) -> RuntimeError:
+    """The error for walking a node whose saved arrays an earlier backward freed."""
+    return RuntimeError(
+        f"{node.name}: trying to backward through the graph a second time, but its saved arrays "
+        "were freed after the first backward. Pass retain_graph=True to the first backward call."
+    )
+
+
 def _sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a + b`` as a new ndarray, also for 0-d operands (where NumPy returns a scalar, which ``+=`` would
     then rebind instead of updating: the third gradient into a scalar node would be lost)."""
@@ -117,10 +125,7 @@ def run_backward(
             capture[capture_at_node[id(node)]] = grad  # type: ignore[index]
         saved = node.saved
         if saved is _FREED:
-            raise RuntimeError(
-                f"{node.name}: trying to backward through the graph a second time, but its saved arrays "
-                "were freed after the first backward. Pass retain_graph=True to the first backward call."
-            )
+            raise freed_graph_error(node)
         input_grads = node.backward(grad)
         if not retain_graph and saved:
             node.saved = _FREED

@@ -17,6 +17,7 @@ import numpy as np
 
 from nerve.autograd import grad as _grad
 from nerve.autograd.grad_mode import enable_grad
+from nerve.ops.shape import stack
 from nerve.tensor import Tensor, _wrap
 
 Inputs = Tensor | tuple[Tensor, ...]
@@ -137,7 +138,7 @@ def jacobian(func: Callable[..., Any], inputs: Inputs, create_graph: bool = Fals
         per_input = []
         for j, x in enumerate(xs):
             if rows:
-                block = _stack([r[j] for r in rows]).reshape(*out.shape, *x.shape)
+                block = stack([r[j] for r in rows]).reshape(*out.shape, *x.shape)
             else:
                 block = _wrap(np.zeros((*out.shape, *x.shape), dtype=x.data.dtype))
             per_input.append(block if create_graph else block.detach())
@@ -193,8 +194,3 @@ def _scalar_output(func: Callable[..., Any], inputs: tuple[Tensor, ...], fn: str
                            f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
     return out
 
-
-def _stack(rows: list[Tensor]) -> Tensor:
-    from nerve.ops.shape import stack
-
-    return stack(rows)

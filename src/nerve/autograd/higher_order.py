@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nerve.autograd.engine import _FREED, _check, topological_order
+from nerve.autograd.engine import _FREED, _check, freed_graph_error, topological_order
 from nerve.autograd.function import Function
 from nerve.autograd.grad_mode import enable_grad
 
@@ -88,10 +88,7 @@ def run_backward_graph(
                 if stop:
                     continue
             if node.saved is _FREED:
-                raise RuntimeError(
-                    f"{node.name}: trying to backward through the graph a second time, but its saved arrays "
-                    "were freed after the first backward. Pass retain_graph=True to the first backward call."
-                )
+                raise freed_graph_error(node)
             for i, (t, g) in enumerate(zip(node.parents, node.backward_graph(grad))):
                 if g is None or not t.requires_grad:
                     continue
